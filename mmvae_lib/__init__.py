@@ -1,0 +1,16 @@
+"""mmvae_lib: a small, tested library for "Variational Mixture-of-Experts Autoencoders for Multi-Modal
+Deep Generative Models" (Shi, Siddharth, Paige & Torr, NeurIPS 2019).
+
+Data flow: data → model (:mod:`models`, built from :mod:`networks`) → log importance weights
+(:func:`bounds.log_weights`) → a bound (:mod:`bounds`) or an estimator with its gradient surrogate
+(:mod:`estimators`) → training → metrics.
+
+One axis order everywhere: ``(M, K, B, D)`` = (modality or expert, sample, batch, latent). Experts are
+``(M, B, D)``, log weights ``(M, K, B)``, bounds per datapoint ``(B,)``.
+"""
+from .distributions import Factorised, Mixture, Prior, moe_log_prob, poe
+from .likelihoods import Likelihood
+from .models import MMVAE, MODELS, MVAE, VAE
+
+__all__ = ["Factorised", "Mixture", "Prior", "moe_log_prob", "poe", "Likelihood", "MMVAE", "MVAE", "VAE",
+           "MODELS"]

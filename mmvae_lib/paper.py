@@ -1,0 +1,99 @@
+"""Run the paper: every numbered notebook, in order, with papermill, for one profile.
+
+    python -m mmvae_lib.paper --profile cpu        (what ``make paper`` runs)
+
+Executed copies go to ``outputs/<profile>/notebooks/``; ``outputs/<profile>/manifest.json`` records the
+profile, its seeds, the git commit, the device, each notebook's wall time and whatever the notebooks
+recorded about their data (see :func:`record`). A notebook that fails stops the run with its name.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .paths import NOTEBOOKS_DIR, REPO_ROOT, output_dir
+from .profiles import get_profile
+
+MANIFEST = "manifest.json"
+
+
+def notebooks(directory: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``), in order."""
+    return sorted(p for p in directory.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
+        return out.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def device_description() -> str:
+    if torch.cuda.is_available():
+        return f"cuda: {torch.cuda.get_device_name(0)}"
+    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+
+
+def _manifest_path(profile: str) -> Path:
+    return output_dir(profile) / MANIFEST
+
+
+def load_manifest(profile: str) -> dict:
+    path = _manifest_path(profile)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def record(profile: str, key: str, value) -> None:
+    """Let a notebook record a fact (e.g. the data source of each modality) in the run's manifest."""
+    manifest = load_manifest(profile)
+    manifest.setdefault("records", {})[key] = value
+    _manifest_path(profile).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def run(profile_name: str, only: list[str] | None = None) -> dict:
+    import papermill  # imported here: the library itself does not need it
+
+    profile = get_profile(profile_name)
+    books = notebooks()
+    if only:
+        books = [b for b in books if any(b.name.startswith(o) for o in only)]
+    manifest = load_manifest(profile.name)
+    manifest.update(profile=profile.name, seeds=list(profile.seeds), git_commit=_git_commit(),
+                    device=device_description(), python=sys.version.split()[0], torch=torch.__version__)
+    manifest.setdefault("wall_time_s", {})
+    _manifest_path(profile.name).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    if not books:
+        print(f"No numbered notebooks in {NOTEBOOKS_DIR}; nothing to run.")
+        return manifest
+    out_dir = output_dir(profile.name, "notebooks")
+    for book in books:
+        print(f"[{profile.name}] running {book.name}", flush=True)
+        start = time.perf_counter()
+        papermill.execute_notebook(str(book), str(out_dir / book.name), parameters={"profile": profile.name},
+                                   kernel_name="python3", cwd=str(NOTEBOOKS_DIR), progress_bar=False)
+        manifest = load_manifest(profile.name)   # the notebook may have recorded facts
+        manifest["wall_time_s"][book.name] = round(time.perf_counter() - start, 1)
+        _manifest_path(profile.name).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        print(f"[{profile.name}] {book.name} done in {manifest['wall_time_s'][book.name]:.0f} s", flush=True)
+    return manifest
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="cpu", help="smoke, cpu or full (default: cpu)")
+    parser.add_argument("--only", nargs="*", help="run only notebooks whose names start with these prefixes")
+    args = parser.parse_args(argv)
+    run(args.profile, args.only)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""mmvae_lib.models and mmvae_lib.networks: subsets, cross-generation, batching, bad input."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from linear_gaussian import LinearGaussian
+from mmvae_lib import bounds
+from mmvae_lib.likelihoods import Likelihood
+from mmvae_lib.models import MMVAE, MVAE
+from mmvae_lib.networks import MNIST_SHAPE, SVHN_SHAPE, mnist_svhn_model
+
+LG3 = LinearGaussian.make(dims=(4, 5, 6), latent_dim=3, sigma=(0.5, 0.7, 0.9))   # M = 3 modalities
+XS3 = LG3.sample(8)
+
+
+def _gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def _count_calls(modules):
+    counts = [0] * len(modules)
+    handles = [m.register_forward_hook(lambda *_, i=i: counts.__setitem__(i, counts[i] + 1))
+               for i, m in enumerate(modules)]
+    return counts, handles
+
+
+def test_m_squared_decodings_take_m_calls():
+    """Stratified MoE log weights decode every expert's samples with every decoder (M² decodings) in
+    exactly one call per decoder (M calls), here for M = 3."""
+    model = LG3.mmvae()
+    counts, handles = _count_calls(list(model.decoders))
+    out = bounds.log_weights(model, XS3, 5, _gen())
+    assert counts == [1, 1, 1] and out.log_w.shape == (3, 5, 8)
+    counts[:] = [0, 0, 0]
+    model.cross_generate(XS3, _gen())
+    assert counts == [1, 1, 1]
+    for h in handles:
+        h.remove()
+
+
+@pytest.mark.parametrize("kind", ["mmvae", "mvae"])
+def test_any_subset_of_modalities_encodes(kind):
+    """Each model encodes any non-empty subset (missing modalities as None): MoE over the subset's
+    experts, PoE of the subset's experts with the prior."""
+    model = getattr(LG3, kind)()
+    for subset in ([0], [2], [0, 1], [1, 2], [0, 1, 2]):
+        xs = [x if m in subset else None for m, x in enumerate(XS3)]
+        q = model.posterior(xs)
+        assert q.n_experts == (len(subset) if kind == "mmvae" else 1)
+        assert q.log_prob(q.rsample(2, _gen())).shape == (q.n_experts, 2, 8)
+
+
+def test_mvae_subset_posterior_is_exact_for_every_subset():
+    """With exact experts, the MVAE's PoE given any subset S is the exact posterior p(z | x_S)."""
+    model = LG3.mvae()
+    for subset in ([0], [1, 2], [0, 1, 2]):
+        q = model.posterior(XS3, subset).experts
+        loc, scale = LG3.posterior(XS3, subset)
+        torch.testing.assert_close(q.loc[0], loc)
+        torch.testing.assert_close(q.scale[0], scale.expand_as(loc))
+
+
+def test_cross_generation_grid_and_generation_shapes():
+    """cross_generate gives an M×M grid (row: source, column: target modality); generate decodes prior
+    samples in every modality; the same generator seed gives the same output."""
+    model = mnist_svhn_model("mmvae")
+    xs = [torch.rand(3, *MNIST_SHAPE), torch.rand(3, *SVHN_SHAPE)]
+    grid = model.cross_generate(xs, _gen(1))
+    assert [[t.shape for t in row] for row in grid] == [[(3, *MNIST_SHAPE), (3, *SVHN_SHAPE)]] * 2
+    assert torch.equal(grid[1][0], model.cross_generate(xs, _gen(1))[1][0])
+    assert [t.shape for t in model.reconstruct(xs, _gen())] == [(3, *MNIST_SHAPE), (3, *SVHN_SHAPE)]
+    assert [t.shape for t in model.generate(5, _gen())] == [(5, *MNIST_SHAPE), (5, *SVHN_SHAPE)]
+
+
+def test_paper_models_and_scaling():
+    """The paper's models: MMVAE with Laplace posteriors, a learnable prior and MNIST likelihood scaled
+    by 3072/784; MVAE Gaussian with a fixed prior; single VAEs for each modality."""
+    mmvae = mnist_svhn_model("mmvae")
+    assert mmvae.posterior_family == "laplace" and mmvae.prior.param.requires_grad
+    assert mmvae.llik_scaling == pytest.approx((3072 / 784, 1.0))
+    mvae = mnist_svhn_model("mvae")
+    assert isinstance(mvae, MVAE) and not mvae.prior.param.requires_grad
+    for modality, shape in (("mnist", MNIST_SHAPE), ("svhn", SVHN_SHAPE)):
+        vae = mnist_svhn_model("vae", modality=modality)
+        assert vae.n_modalities == 1 and vae.names == (modality,)
+        assert bounds.log_weights(vae, [torch.rand(2, *shape)], 3, _gen()).log_w.shape == (1, 3, 2)
+    with pytest.raises(ValueError, match="modality in"):
+        mnist_svhn_model("vae")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        mnist_svhn_model("jmvae")
+
+
+def test_networks_shapes_and_ranges():
+    """The paper's encoders give (B, D) loc and raw scale; decoders give means in (0, 1) of the image shape."""
+    model = mnist_svhn_model("mmvae", latent_dim=7)
+    for m, shape in enumerate((MNIST_SHAPE, SVHN_SHAPE)):
+        loc, raw = model.encoders[m](torch.rand(4, *shape))
+        assert loc.shape == raw.shape == (4, 7)
+        out = model.decoders[m](torch.randn(6, 7))
+        assert out.shape == (6, *shape) and out.min() > 0 and out.max() < 1
+
+
+# --- bad input ---------------------------------------------------------------------------------------
+
+def test_batch_sizes_must_agree():
+    """Modalities with different batch sizes get one error naming the sizes."""
+    xs = [XS3[0], XS3[1][:5], XS3[2]]
+    with pytest.raises(ValueError, match="same batch size"):
+        bounds.log_weights(LG3.mmvae(), xs, 2)
+
+
+def test_number_of_modalities_must_match():
+    """Too few or too many modalities, or a bare tensor, get one error naming expected and got."""
+    model = LG3.mmvae()
+    with pytest.raises(ValueError, match="expected 3, got 2 entries"):
+        model.posterior(XS3[:2])
+    with pytest.raises(ValueError, match="expected 3, got a single tensor"):
+        model.posterior(XS3[0])
+    with pytest.raises(ValueError, match="at least one modality"):
+        model.posterior([None, None, None])
+
+
+def test_nan_input_is_refused():
+    """A NaN in any modality's input is reported with the modality's name."""
+    xs = [x.clone() for x in XS3]
+    xs[1][0, 0] = math.nan
+    with pytest.raises(ValueError, match="modality 'x1' contains NaN"):
+        bounds.log_weights(LG3.mmvae(), xs, 2)
+
+
+def test_subset_must_be_present():
+    """A subset naming a missing modality is an error."""
+    with pytest.raises(ValueError, match="subset must be a non-empty list"):
+        LG3.mmvae().posterior([XS3[0], None, XS3[2]], subset=[1])
+
+
+def test_model_construction_errors():
+    """Mismatched encoder/decoder/likelihood counts, a Laplace MVAE and an unknown scale are refused."""
+    enc, dec, lik = nn.Linear(2, 2), nn.Linear(2, 2), Likelihood("normal", 1.0)
+    with pytest.raises(ValueError, match="one entry per modality"):
+        MMVAE([enc, enc], [dec], [lik, lik], latent_dim=2)
+    with pytest.raises(ValueError, match="Normal experts"):
+        MVAE([enc], [dec], [lik], latent_dim=2, posterior="laplace")
+    with pytest.raises(ValueError, match="scale must be one of"):
+        MMVAE([enc], [dec], [lik], latent_dim=2, scale="exp")

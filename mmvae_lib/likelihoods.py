@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 _PROB_EPS = 1e-6  # Bernoulli probabilities are clamped to [eps, 1 - eps]
@@ -18,6 +19,30 @@ _PROB_EPS = 1e-6  # Bernoulli probabilities are clamped to [eps, 1 - eps]
 
 def _laplace(params: Tensor, x: Tensor, scale: float) -> Tensor:
     return -math.log(2.0 * scale) - (x - params).abs() / scale
+
+
+class _LaplaceLogProb(torch.autograd.Function):
+    """Σ_event log Laplace(x; loc, s) = −n log 2s − ‖loc − x‖₁ / s, with its gradient −sign(loc − x) / s
+    written by hand: one pass over the decoded samples forward and two backward, where the elementwise
+    formula above takes about a dozen. It is the hot spot of MoE training (M·K·B decoded images)."""
+
+    @staticmethod
+    def forward(ctx, loc: Tensor, x: Tensor, scale: float, event_dims: int) -> Tensor:
+        diff = loc - x                                                    # (..., B, *event)
+        ctx.save_for_backward(diff)
+        ctx.scale, ctx.event_dims, ctx.loc_shape, ctx.x_shape = scale, event_dims, loc.shape, x.shape
+        flat = diff.flatten(-event_dims)
+        return -flat.shape[-1] * math.log(2.0 * scale) - torch.linalg.vector_norm(flat, 1, dim=-1) / scale
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: Tensor):
+        (diff,) = ctx.saved_tensors
+        per_point = (grad / -ctx.scale).reshape(*grad.shape, *[1] * ctx.event_dims)
+        grad_diff = torch.sign(diff).mul_(per_point)
+        grad_loc = grad_diff.sum_to_size(ctx.loc_shape) if ctx.needs_input_grad[0] else None
+        grad_x = (-grad_diff).sum_to_size(ctx.x_shape) if ctx.needs_input_grad[1] else None
+        return grad_loc, grad_x, None, None
 
 
 def _normal(params: Tensor, x: Tensor, scale: float) -> Tensor:
@@ -56,6 +81,8 @@ class Likelihood:
         """log p(x | z) summed over the event axes: params ``(..., B, *event[, V])``, x ``(B, *event)`` →
         ``(..., B)``."""
         event_dims = x.dim() - 1
+        if self.kind == "laplace" and event_dims > 0:
+            return _LaplaceLogProb.apply(params, x, self.scale, event_dims)
         elementwise = _LOG_PROBS[self.kind](params, x, self.scale)
         return elementwise.flatten(-event_dims).sum(-1) if event_dims else elementwise
 

@@ -123,10 +123,13 @@ def test_number_of_modalities_must_match():
 
 
 def test_nan_input_is_refused():
-    """A NaN in any modality's input is reported with the modality's name."""
+    """A NaN (or an infinity) in any modality's input is reported with the modality's name."""
     xs = [x.clone() for x in XS3]
     xs[1][0, 0] = math.nan
     with pytest.raises(ValueError, match="modality 'x1' contains NaN"):
+        bounds.log_weights(LG3.mmvae(), xs, 2)
+    xs[1][0, 0] = math.inf
+    with pytest.raises(ValueError, match="modality 'x1' contains an infinite value"):
         bounds.log_weights(LG3.mmvae(), xs, 2)
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .estimators import OBJECTIVES
 from .networks import mnist_svhn_model
@@ -116,12 +116,12 @@ def _as_plain(obj):
 def train(config: TrainConfig, dataset, checkpoint_dir: str | os.PathLike, *, device: str | None = None,
           progress: bool = True, on_epoch_end=None):
     """Train (or resume, or load) the model of ``config`` on ``dataset`` (a paired MNIST-SVHN dataset with
-    ``.batches``). Returns ``(model, history)``; history is a list of per-epoch dicts with the mean bound.
+    ``.batches`` and a ``.key`` naming its contents, which becomes part of the checkpoint's name). Returns ``(model, history)``; history is a list of per-epoch dicts with the mean bound.
 
     ``on_epoch_end(epoch, history)`` is called after each epoch's checkpoint is written.
     """
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    data_key = getattr(dataset, "key", "") or getattr(dataset, "description", "")
+    data_key = dataset.key
     path = Path(checkpoint_dir) / f"{config.tag(data_key)}.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
     _, _, columns = MODEL_SETUPS[config.model]

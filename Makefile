@@ -7,7 +7,9 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test paper bench clean-venv
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+
+.PHONY: install test paper notebooks bench clean-venv
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,8 +18,16 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# unit tests, then nbval: every notebook re-executed in the smoke profile, the cells marked
+# NBVAL_CHECK_OUTPUT compared with the outputs stored in notebooks/ (refreshed by `make notebooks`)
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -p no:cacheprovider tests notebooks --nbval-lax
+
+# re-execute the notebooks in place with their default parameters (the smoke profile), storing the
+# outputs that `make test` checks
+notebooks: $(STAMP)
+	@for nb in $(NOTEBOOKS); do echo "executing $$nb"; \
+	  $(PY) -m papermill $$nb $$nb -k python3 --cwd notebooks --no-progress-bar --log-level WARNING || exit 1; done
 
 paper: $(STAMP)
 	$(PY) -m mmvae_lib.paper --profile $(PROFILE)

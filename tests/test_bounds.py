@@ -6,7 +6,7 @@ datapoints with fixed seeds, where the Monte Carlo error is far smaller than the
 import pytest
 import torch
 
-from linear_gaussian import LinearGaussian
+from mmvae_lib.linear_gaussian import LinearGaussian
 from mmvae_lib import bounds
 from mmvae_lib.distributions import Factorised, Mixture
 from mmvae_lib.models import MMVAE

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from linear_gaussian import LinearGaussian
+from mmvae_lib.linear_gaussian import LinearGaussian, gradient_samples, gradient_snr
 from mmvae_lib import bounds, estimators
 from mmvae_lib.estimators import OBJECTIVES
 
@@ -16,18 +16,7 @@ def _gen(seed=0):
 
 def _grads(model, name, k, reps, x, seed=0):
     """Per-repetition gradients of the surrogate w.r.t. one encoder and one decoder parameter."""
-    g = _gen(seed)
-    enc, dec = [], []
-    for _ in range(reps):
-        model.zero_grad()
-        OBJECTIVES[name](model, x, k, g).surrogate.sum().backward()
-        enc.append(model.encoders[0].a.grad.clone())
-        dec.append(model.decoders[0].b.grad.clone())
-    return torch.stack(enc), torch.stack(dec)
-
-
-def _snr(grads):
-    return (grads.mean(0).abs() / grads.std(0)).mean().item()
+    return tuple(gradient_samples(model, x, name, k, reps, seed, ("encoders.0.a", "decoders.0.b")))
 
 
 @pytest.mark.parametrize("pair", [("iwae", "dreg"), ("moe_iwae", "moe_dreg_looser"),
@@ -68,7 +57,7 @@ def test_dreg_signal_to_noise_does_not_collapse():
     1000); DReG's does not (it grows), and at K = 1000 it is > 20x IWAE's. 200 repetitions, one datapoint."""
     model = LG.vae(0, loc_shift=0.3, scale_factor=1.5)
     x = [XS[0][:1]]
-    snr = {(name, k): _snr(_grads(model, name, k, 200, x, seed=k)[0])
+    snr = {(name, k): gradient_snr(model, x, name, k, 200, seed=k)
            for name in ("iwae", "dreg") for k in (1, 1000)}
     assert snr[("iwae", 1000)] < snr[("iwae", 1)] / 4
     assert snr[("dreg", 1000)] > snr[("dreg", 1)]

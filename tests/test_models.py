@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from linear_gaussian import LinearGaussian
+from mmvae_lib.linear_gaussian import LinearGaussian
 from mmvae_lib import bounds
 from mmvae_lib.likelihoods import Likelihood
 from mmvae_lib.models import MMVAE, MVAE

@@ -1,0 +1,141 @@
+"""mmvae_lib.metrics on the linear-Gaussian model, where the right answers are known."""
+import pytest
+import torch
+
+from mmvae_lib import metrics
+from mmvae_lib.linear_gaussian import LinearGaussian
+
+LG = LinearGaussian.make()
+XS = LG.sample(400, seed=4)
+
+
+def _gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+class SignOfFirstLatent(torch.nn.Module):
+    """A 'digit classifier' for modality n of the toy model: recovers z from x_n by least squares and
+    returns class 1 when z_0 > 0, else 0 (as logits over 10 classes)."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.n = n
+
+    def forward(self, x):
+        z = torch.linalg.lstsq(LG.W[self.n], (x - LG.b[self.n]).T).solution.T
+        logits = torch.zeros(x.shape[0], 10, dtype=x.dtype)
+        logits[torch.arange(x.shape[0]), (z[:, 0] > 0).long()] = 1.0
+        return logits
+
+
+def _labels():
+    """The 'digit' of each datapoint: the class the classifiers give its exact posterior mean."""
+    loc, _ = LG.posterior(XS)
+    return (loc[:, 0] > 0).long()
+
+
+def test_accuracies_micro_and_per_class():
+    """Micro accuracy counts inputs, the per-class average weighs classes equally."""
+    pred = torch.tensor([0, 0, 0, 1, 1, 1])
+    labels = torch.tensor([0, 0, 0, 0, 1, 1])
+    micro, per_class = metrics._accuracies(pred, labels)
+    assert micro == pytest.approx(5 / 6) and per_class == pytest.approx((3 / 4 + 1) / 2)
+
+
+def test_latent_accuracy_separable_and_random():
+    """A linear classifier reaches ~100% on linearly separable latents and ~10% on random labels."""
+    g = _gen(1)
+    z = torch.randn(2000, 8, generator=g)
+    y = (z @ torch.randn(8, 10, generator=g)).argmax(-1)                      # linearly separable classes
+    good = metrics.latent_accuracy(z[:1500], y[:1500], z[1500:], y[1500:], epochs=50, lr=1e-2)
+    noise = metrics.latent_accuracy(z[:1500], y[torch.randperm(2000, generator=g)][:1500], z[1500:],
+                                    y[1500:], epochs=5)
+    assert good > 0.9 and noise < 0.25
+
+
+def test_encode_gives_one_sample_per_input():
+    """encode returns (N, D) samples from the unimodal or the joint posterior, reproducibly."""
+    mmvae = LG.mmvae()
+    a = metrics.encode(mmvae, XS, _gen(2), modality=1, batch_size=64)
+    assert a.shape == (400, 3) and torch.equal(a, metrics.encode(mmvae, XS, _gen(2), modality=1))
+    joint = metrics.encode(LG.mvae(), XS, _gen(3), batch_size=64)
+    loc, scale = LG.posterior(XS)
+    assert ((joint - loc) / scale).pow(2).mean().item() == pytest.approx(1.0, abs=0.15)
+
+
+def test_cross_coherence_of_exact_experts_is_high():
+    """Cross-generating from the exact unimodal posteriors of the toy model keeps the 'digit' (sign of
+    z_0) most of the time; a model whose experts ignore their input is at chance."""
+    classifiers = [SignOfFirstLatent(0), SignOfFirstLatent(1)]
+    # (generator seeds differ from the data's seed 4: the same stream would reproduce the data's latents)
+    good = metrics.cross_coherence(LG.mmvae(), XS, _labels(), classifiers, _gen(40), batch_size=64)
+    assert set(good) == {(0, 1), (1, 0)}
+    assert all(micro > 0.65 for micro, _ in good.values())                # 0.88 and 0.71 here
+    blind = LG.mmvae()
+    for enc in blind.encoders:
+        enc.A.data.zero_()
+        enc.a.data.zero_()
+    bad = metrics.cross_coherence(blind, XS, _labels(), classifiers, _gen(41))
+    assert all(0.35 < micro < 0.65 for micro, _ in bad.values())
+
+
+def test_joint_coherence_counts_agreement():
+    """Joint coherence is the fraction of prior samples on whose digit every classifier agrees: 1 for
+    classifiers that agree by construction, ~1/2 for independent coin flips."""
+    same = [SignOfFirstLatent(0), SignOfFirstLatent(1)]
+    assert metrics.joint_coherence(LG.mmvae(), 1000, same, _gen(5)) > 0.95
+
+    class Coin(torch.nn.Module):
+        def __init__(self, seed):
+            super().__init__()
+            self.g = _gen(seed)
+
+        def forward(self, x):
+            return torch.rand(x.shape[0], 2, generator=self.g, dtype=x.dtype)
+
+    value = metrics.joint_coherence(LG.mmvae(), 4000, [Coin(1), Coin(2)], _gen(5))
+    assert 0.45 < value < 0.55
+
+
+def test_likelihood_table_matches_exact_marginals():
+    """Table 3's terms on the toy model (MVAE with exact experts, K = 500): with the exact posterior as
+    proposal, log p(x_m | x_m) and log p(x_m, x_n) are within 0.05 nats of the closed forms; with another
+    proposal (given x_n, or given both, narrower than p(z | x_m)) the estimate of log p(x_m) is an
+    importance-sampled lower bound: below the truth, by less than 1 nat here."""
+    values = metrics.likelihoods(LG.mvae(), XS, 500, _gen(60), progress=False)
+    exact = [LG.log_marginal(XS, [m]).mean().item() for m in (0, 1)]
+    joint = LG.log_marginal(XS).mean().item()
+    for m in (0, 1):
+        assert values[(m, "log p(x_m, x_n)")] == pytest.approx(joint, abs=0.05)
+        assert values[(m, "log p(x_m | x_m)")] == pytest.approx(exact[m], abs=0.05)
+        for term in ("log p(x_m | x_m, x_n)", "log p(x_m | x_n)"):
+            assert exact[m] - 1.0 < values[(m, term)] < exact[m] + 0.01, term
+
+
+def test_per_dimension_kl_matches_closed_form():
+    """Per-dimension KL(q(z|x_m) || p(z)) and the symmetric KL between the posteriors equal the Gaussian
+    closed forms averaged over the data."""
+    kl_prior, kl_sym = metrics.per_dimension_kl(LG.mmvae(), XS, batch_size=128)
+    locs, scales = zip(*(LG.posterior(XS, [m]) for m in (0, 1)))
+
+    def kl(l1, s1, l2, s2):
+        return (torch.log(s2 / s1) + (s1 ** 2 + (l1 - l2) ** 2) / (2 * s2 ** 2) - 0.5).mean(0)
+
+    one = torch.ones(3, dtype=torch.float64)
+    for m in (0, 1):
+        torch.testing.assert_close(kl_prior[m], kl(locs[m], scales[m], 0 * one, one))
+    torch.testing.assert_close(kl_sym, kl(locs[0], scales[0], locs[1], scales[1])
+                               + kl(locs[1], scales[1], locs[0], scales[0]))
+
+
+def test_traversals_move_one_dimension_at_a_time():
+    """Each traversal row changes only its own latent dimension: with the toy model's linear decoders,
+    decoded outputs differ along W_n[:, d]; the middle step decodes the posterior mean."""
+    mmvae = LG.mmvae()
+    outs = metrics.traversals(mmvae, XS[0][:1], 0, steps=5, span=2.0)
+    assert [o.shape for o in outs] == [(3, 5, 6), (3, 5, 5)]
+    mu = mmvae.posterior([XS[0][:1], None], [0]).experts.loc[0, 0]
+    torch.testing.assert_close(outs[1][:, 2], (mu @ LG.W[1].T + LG.b[1]).expand(3, 5))
+    step = outs[1][1, 1] - outs[1][1, 0]                                      # dimension 1, one step
+    direction = LG.W[1][:, 1] / LG.W[1][:, 1].norm()
+    torch.testing.assert_close(step / step.norm(), direction * torch.sign(step @ direction))

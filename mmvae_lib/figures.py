@@ -39,11 +39,13 @@ def tile(images: torch.Tensor, ncol: int, pad: int = 1) -> np.ndarray:
 def plot_panels(panels: Mapping[str, torch.Tensor], ncol: int, *, columns: int = 2, size: float = 3.2):
     """A figure of titled image grids, e.g. Figure 4's "MMVAE: joint MNIST" beside "MVAE: joint MNIST"."""
     rows = -(-len(panels) // columns)
-    fig, axes = _figure(rows, columns, (columns * size, rows * size), squeeze=False)
+    tiles = {title: tile(images, ncol) for title, images in panels.items()}
+    aspect = max(t.shape[0] / t.shape[1] for t in tiles.values())        # height / width of a panel
+    fig, axes = _figure(rows, columns, (columns * size, rows * (size * aspect + 0.35)), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, (title, images) in zip(axes.flat, panels.items()):
-        ax.imshow(tile(images, ncol))
+    for ax, (title, canvas) in zip(axes.flat, tiles.items()):
+        ax.imshow(canvas)
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig

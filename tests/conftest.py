@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 # Per-class counts of the fixture files: classes differ, and SVHN sometimes has fewer than MNIST.
 FIXTURE_COUNTS = {
@@ -56,3 +57,12 @@ def real_root(tmp_path: Path) -> Path:
         images, labels = fixture_arrays("svhn", split)
         write_svhn_mat(tmp_path / "SVHN" / f"{split}_32x32.mat", images, labels)
     return tmp_path
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for tests of tiny models: far faster than two here, and a fixed order of sums."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -11,13 +11,7 @@ LG = LinearGaussian.make()
 XS = LG.sample(128)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are tiny: one thread is far faster than two (and the order of sums is fixed)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_posterior_equals_gaussian_conditioning_of_the_joint():

@@ -14,13 +14,7 @@ XS = LG.sample(256)
 LOG_P = LG.log_marginal(XS).mean().item()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are tiny: one thread is far faster than two (and the order of sums is fixed)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _gen(seed=0):

@@ -43,15 +43,25 @@ def _normal_log_prob(x: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
     return -torch.log(scale) - _HALF_LOG_2PI - 0.5 * ((x - loc) / scale) ** 2
 
 
+def _draw(fn, shape, generator, device, dtype) -> Tensor:
+    """``fn`` (torch.rand or torch.randn) on ``device``. A generator on another device (a CPU generator
+    for a model on the GPU) draws on its own device and the result is moved: the same seed then gives
+    the same numbers on every device."""
+    device = torch.device(device)
+    if generator is not None and generator.device.type != device.type:
+        return fn(shape, generator=generator, device=generator.device, dtype=dtype).to(device)
+    return fn(shape, generator=generator, device=device, dtype=dtype)
+
+
 def _laplace_noise(shape, generator, device, dtype) -> Tensor:
     # inverse CDF of the standard Laplace on u ~ U(-1, 1), kept away from |u| = 1
-    u = torch.rand(shape, generator=generator, device=device, dtype=dtype) * 2 - 1
+    u = _draw(torch.rand, shape, generator, device, dtype) * 2 - 1
     u = u.clamp(-1 + torch.finfo(dtype).eps, 1 - torch.finfo(dtype).eps)
     return -u.sign() * torch.log1p(-u.abs())
 
 
 def _normal_noise(shape, generator, device, dtype) -> Tensor:
-    return torch.randn(shape, generator=generator, device=device, dtype=dtype)
+    return _draw(torch.randn, shape, generator, device, dtype)
 
 
 def _laplace_kl(loc1, scale1, loc2, scale2) -> Tensor:

@@ -113,11 +113,19 @@ def _as_plain(obj):
     return json.loads(json.dumps(obj))
 
 
-def train(config: TrainConfig, dataset, checkpoint_dir: str | os.PathLike, *, device: str | None = None,
-          progress: bool = True, on_epoch_end=None):
-    """Train (or resume, or load) the model of ``config`` on ``dataset`` (a paired MNIST-SVHN dataset with
-    ``.batches`` and a ``.key`` naming its contents, which becomes part of the checkpoint's name). Returns ``(model, history)``; history is a list of per-epoch dicts with the mean bound.
+_RECORD_KEYS = ("epoch", "bound", "steps", "seconds")
 
+
+def train(config: TrainConfig, dataset, checkpoint_dir: str | os.PathLike, *, device: str | None = None,
+          progress: bool = True, evaluate=None, on_epoch_end=None):
+    """Train (or resume, or load) the model of ``config`` on ``dataset`` (a paired MNIST-SVHN dataset with
+    ``.batches`` and a ``.key`` naming its contents, which becomes part of the checkpoint's name). Returns
+    ``(model, history)``; history is a list of per-epoch dicts with the mean bound.
+
+    ``evaluate(model)``, if given, is called after each epoch (model in eval mode, gradients off) and
+    returns a dict of numbers stored in that epoch's record, and so in the checkpoint: measurements taken
+    during training survive an interruption. It must not draw from global random state (use its own
+    generator); training then ends with the same weights with or without it.
     ``on_epoch_end(epoch, history)`` is called after each epoch's checkpoint is written.
     """
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -166,8 +174,11 @@ def train(config: TrainConfig, dataset, checkpoint_dir: str | os.PathLike, *, de
             total += estimate.bound.sum().item()
             count += estimate.bound.shape[0]
             bar.set_postfix(bound=f"{total / count:.1f}")
-        history.append({"epoch": epoch + 1, "bound": total / count, "steps": step + 1,
-                        "seconds": round(time.perf_counter() - start, 2)})
+        record = {"epoch": epoch + 1, "bound": total / count, "steps": step + 1,
+                  "seconds": round(time.perf_counter() - start, 2)}
+        if evaluate is not None:
+            record.update(_evaluate(evaluate, model))
+        history.append(record)
         _save_atomic({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
                       "data_gen": data_gen.get_state(), "sample_gen": sample_gen.get_state(),
                       "history": history, "config": dataclasses.asdict(config)}, path)
@@ -175,6 +186,17 @@ def train(config: TrainConfig, dataset, checkpoint_dir: str | os.PathLike, *, de
             on_epoch_end(epoch + 1, history)
     model.eval()
     return model, _as_plain(history)
+
+
+def _evaluate(evaluate, model) -> dict:
+    model.eval()
+    with torch.no_grad():
+        measured = evaluate(model)
+    model.train()
+    clash = set(measured) & set(_RECORD_KEYS)
+    if clash:
+        raise ValueError(f"evaluate() returned keys reserved for the training record: {sorted(clash)}")
+    return {name: float(value) for name, value in measured.items()}
 
 
 def main(argv=None) -> None:

@@ -130,3 +130,15 @@ def test_unknown_family_is_an_error():
     with pytest.raises(ValueError, match="family must be one of"):
         Prior(3, "cauchy")
     assert math.isfinite(Factorised("normal", torch.zeros(1), torch.ones(1)).entropy().item())
+
+
+@pytest.mark.parametrize("family", ["laplace", "normal"])
+def test_a_generator_on_another_device_draws_there_and_moves_the_noise(family):
+    """A CPU generator sampling for parameters elsewhere (here the meta device, standing in for a GPU, which
+    these machines lack) draws on the CPU, so the same seed gives the same noise on every device."""
+    q = Factorised(family, torch.zeros(2, 3, device="meta"), torch.ones(2, 3, device="meta"))
+    g = torch.Generator().manual_seed(0)
+    before = g.get_state()
+    noise = q.noise(4, g)
+    assert noise.device.type == "meta" and noise.shape == (4, 2, 3)
+    assert not torch.equal(g.get_state(), before)  # the CPU generator was consumed

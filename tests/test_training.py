@@ -110,3 +110,33 @@ def test_config_errors_and_paper_configs():
     assert (full.objective, full.k, full.epochs, full.batch_size, full.seed) == ("moe_dreg_looser", 30, 30, 128, 2)
     assert paper_config("vae_svhn", "full", 0).objective == "dreg"
     assert paper_config("mvae", "full", 0, steps_per_epoch=30).anneal_steps == 300
+
+
+def test_evaluate_records_survive_resumption_and_leave_training_unchanged(tmp_path):
+    """Per-epoch measurements land in the history and the checkpoint (a resumed run still has epoch 1's),
+    are taken in eval mode without gradients, and do not change the trained weights."""
+    config = TrainConfig("mmvae", "moe_elbo", epochs=2, batch_size=16, seed=1)
+    data = TinyPairs()
+    seen = []
+
+    def evaluate(model):
+        seen.append((model.training, torch.is_grad_enabled()))
+        probe = torch.Generator().manual_seed(0)
+        return {"probe": model.generate(2, probe)[0].mean(), "epochs_seen": len(seen)}
+
+    plain, _ = train(config, data, tmp_path / "plain", progress=False)
+    with pytest.raises(Interrupt):
+        train(config, data, tmp_path / "eval", progress=False, evaluate=evaluate,
+              on_epoch_end=_stop_after_first_epoch)
+    measured, history = train(config, data, tmp_path / "eval", progress=False, evaluate=evaluate)
+    assert seen == [(False, False), (False, False)]
+    assert [h["epochs_seen"] for h in history] == [1.0, 2.0]
+    assert all(isinstance(h["probe"], float) for h in history)
+    for (name, a), b in zip(plain.state_dict().items(), measured.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_evaluate_may_not_overwrite_the_training_record(tmp_path):
+    config = TrainConfig("vae_mnist", "elbo", epochs=1, batch_size=20)
+    with pytest.raises(ValueError, match="bound"):
+        train(config, TinyPairs(), tmp_path, progress=False, evaluate=lambda model: {"bound": 0.0})

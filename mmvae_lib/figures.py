@@ -124,6 +124,24 @@ def plot_training_curves(histories: pd.DataFrame):
     return fig
 
 
+def plot_curves(histories: pd.DataFrame, columns: Sequence[str], *, chance: Mapping[str, float] | None = None):
+    """One panel per column of ``histories`` (columns model, seed, epoch and ``columns``), one line per
+    (model, seed) against the epoch; a dotted line at ``chance[column]`` where given. Rows without a
+    measurement (runs trained without one) are left out."""
+    fig, axes = _figure(1, len(columns), (3.0 * len(columns), 2.8), squeeze=False)
+    for ax, column in zip(axes[0], columns):
+        rows = histories.dropna(subset=[column]) if column in histories else histories.iloc[:0]
+        for (name, seed), run in rows.groupby(["model", "seed"], sort=False):
+            ax.plot(run["epoch"], run[column], marker="o", ms=2, lw=1, label=f"{name}, seed {seed}")
+        if chance and column in chance:
+            ax.axhline(chance[column], color="grey", ls=":", lw=1)
+        ax.set_title(column, fontsize=9)
+        ax.set_xlabel("epoch")
+    axes[0][0].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
 def save_figure(fig, profile: str, name: str, data: pd.DataFrame | Mapping[str, torch.Tensor] | None = None) -> Path:
     """Write ``figures/<name>.png`` and the data behind it (``<name>.csv`` for a table, ``<name>.npz`` for
     tensors). Returns the PNG's path."""

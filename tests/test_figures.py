@@ -31,3 +31,13 @@ def test_figures_save_png_with_their_data(tmp_path, monkeypatch):
     assert figures.plot_training_curves(histories).axes
     points = np.random.default_rng(0).normal(size=(6, 2))
     assert figures.plot_embedding(points, ["prior"] * 2 + ["q"] * 4, np.array([-1, -1, 1, 2, 3, 4]), "t").axes
+
+
+def test_curves_skip_runs_without_the_measurement():
+    """plot_curves draws one line per (model, seed) that has the column, and none for runs without it."""
+    histories = pd.DataFrame({"model": ["mmvae", "mmvae", "mvae", "mvae"], "seed": [0, 0, 0, 0],
+                              "epoch": [1, 2, 1, 2], "Joint": [10.0, 20.0, np.nan, np.nan]})
+    fig = figures.plot_curves(histories, ["Joint", "absent"], chance={"Joint": 10.0})
+    joint, absent = fig.axes
+    assert [len(line.get_xdata()) for line in joint.lines] == [2, 2]   # mmvae's curve, then the chance line
+    assert not absent.lines

@@ -139,3 +139,15 @@ def test_traversals_move_one_dimension_at_a_time():
     step = outs[1][1, 1] - outs[1][1, 0]                                      # dimension 1, one step
     direction = LG.W[1][:, 1] / LG.W[1][:, 1].norm()
     torch.testing.assert_close(step / step.norm(), direction * torch.sign(step @ direction))
+
+
+def test_digit_only_optima_are_per_digit_medians_and_means():
+    """Two images per digit: values c and 3c (+ noise-free); the median of an even count is torch's lower
+    middle value (c), the mean 2c. A missing digit is an error."""
+    labels = torch.arange(10).repeat(2)
+    images = torch.cat([torch.arange(10.0), 3 * torch.arange(10.0)]).view(20, 1, 1, 1).expand(20, 1, 2, 2)
+    optima = metrics.digit_only_optima(images, labels)
+    assert torch.equal(optima["median (Laplace)"][:, 0, 0, 0], torch.arange(10.0))
+    assert torch.equal(optima["mean (Gaussian)"][:, 0, 0, 0], 2 * torch.arange(10.0))
+    with pytest.raises(ValueError, match="every digit"):
+        metrics.digit_only_optima(images[:9], labels[:9])

@@ -3,7 +3,7 @@
     python -m mmvae_lib.paper --profile cpu        (what ``make paper`` runs)
 
 Executed copies go to ``outputs/<profile>/notebooks/``; ``outputs/<profile>/manifest.json`` records the
-profile, its seeds, the git commit, the device, each notebook's wall time and whatever the notebooks
+profile, its seeds, the git commit (overall, and per notebook), the device, each notebook's wall time and whatever the notebooks
 recorded about their data (see :func:`record`). A notebook that fails stops the run with its name.
 """
 from __future__ import annotations
@@ -30,11 +30,18 @@ def notebooks(directory: Path = NOTEBOOKS_DIR) -> list[Path]:
 
 
 def _git_commit() -> str:
+    """HEAD's commit, with "+dirty" when tracked files outside ``outputs/`` differ from it (the run itself
+    rewrites ``outputs/``), or "unknown" outside a git checkout."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
-        return out.stdout.strip() or "unknown"
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!outputs"],
+                                 cwd=REPO_ROOT, capture_output=True, text=True)
     except OSError:
         return "unknown"
+    commit = head.stdout.strip()
+    if head.returncode != 0 or not commit:
+        return "unknown"
+    return commit + ("+dirty" if changed.stdout.strip() else "")
 
 
 def device_description() -> str:
@@ -82,6 +89,8 @@ def run(profile_name: str, only: list[str] | None = None) -> dict:
                                    kernel_name="python3", cwd=str(NOTEBOOKS_DIR), progress_bar=False)
         manifest = load_manifest(profile.name)   # the notebook may have recorded facts
         manifest["wall_time_s"][book.name] = round(time.perf_counter() - start, 1)
+        # a later `--only` run re-executes some notebooks: each one keeps the commit it ran on
+        manifest.setdefault("notebook_commits", {})[book.name] = manifest["git_commit"]
         _manifest_path(profile.name).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         print(f"[{profile.name}] {book.name} done in {manifest['wall_time_s'][book.name]:.0f} s", flush=True)
     return manifest

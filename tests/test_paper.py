@@ -1,0 +1,64 @@
+"""mmvae_lib.paper: the runner executes numbered notebooks with the profile and keeps a manifest."""
+import json
+import subprocess
+
+import nbformat
+import pytest
+
+from mmvae_lib import paper
+
+
+def _notebook(path, body):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('profile = "cpu"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, path)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_run_executes_in_order_and_records_each_notebook(tmp_path, monkeypatch):
+    """Notebooks run with the profile injected, their records and wall times land in the manifest, and each
+    notebook keeps the commit it ran on when a later --only run re-executes another."""
+    books = tmp_path / "notebooks"
+    books.mkdir()
+    _notebook(books / "01_first.ipynb", "from mmvae_lib import paper\npaper.record(profile, 'seen', profile)")
+    _notebook(books / "02_second.ipynb", "x = 1")
+    (books / "scratch.ipynb").write_text("not a numbered notebook, never run")
+    monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path / "outputs"))
+    monkeypatch.setattr(paper, "NOTEBOOKS_DIR", books)
+    monkeypatch.setattr(paper, "notebooks", lambda directory=books: sorted(books.glob("[0-9][0-9]_*.ipynb")))
+
+    monkeypatch.setattr(paper, "_git_commit", lambda: "commit-a")
+    manifest = paper.run("smoke")
+    assert manifest["records"] == {"seen": "smoke"}
+    assert set(manifest["wall_time_s"]) == {"01_first.ipynb", "02_second.ipynb"}
+    assert (tmp_path / "outputs" / "smoke" / "notebooks" / "02_second.ipynb").exists()
+
+    monkeypatch.setattr(paper, "_git_commit", lambda: "commit-b")
+    paper.run("smoke", only=["02"])
+    saved = json.loads((tmp_path / "outputs" / "smoke" / "manifest.json").read_text())
+    assert saved["git_commit"] == "commit-b"
+    assert saved["notebook_commits"] == {"01_first.ipynb": "commit-a", "02_second.ipynb": "commit-b"}
+
+
+def test_git_commit_names_head_and_marks_local_changes(tmp_path, monkeypatch):
+    """HEAD's 40-hex commit; "+dirty" once a tracked file outside outputs/ changes, not for outputs/;
+    "unknown" outside a repository."""
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    monkeypatch.setattr(paper, "REPO_ROOT", tmp_path)
+    assert paper._git_commit() == "unknown"
+    for name in ("code.py", "outputs/table.csv"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("1")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    clean = paper._git_commit()
+    assert len(clean) == 40 and all(c in "0123456789abcdef" for c in clean)
+    (tmp_path / "outputs" / "table.csv").write_text("2")
+    assert paper._git_commit() == clean
+    (tmp_path / "code.py").write_text("2")
+    assert paper._git_commit() == clean + "+dirty"

@@ -10,6 +10,7 @@ from mmvae_lib import paper
 
 def _notebook(path, body):
     nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
     params = nbformat.v4.new_code_cell('profile = "cpu"')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(body)]

@@ -7,7 +7,14 @@ Data flow: data → model (:mod:`models`, built from :mod:`networks`) → log im
 
 One axis order everywhere: ``(M, K, B, D)`` = (modality or expert, sample, batch, latent). Experts are
 ``(M, B, D)``, log weights ``(M, K, B)``, bounds per datapoint ``(B,)``.
+
+Numbers are reproducible: the same seed gives the same numbers in any process on the same machine, once
+:func:`numerics.reproducible` has run (see :mod:`mmvae_lib.numerics` for what is and is not guaranteed).
 """
+from . import numerics
+
+numerics.pin_mkl()   # before anything multiplies matrices: MKL reads its mode once (see mmvae_lib.numerics)
+
 from .distributions import Factorised, Mixture, Prior, moe_log_prob, poe
 from .likelihoods import Likelihood
 from .models import MMVAE, MODELS, MVAE, VAE

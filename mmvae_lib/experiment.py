@@ -12,11 +12,12 @@ import math
 import torch
 
 from . import metrics
-from .classifiers import digit_classifier
+from .classifiers import classifier_cache_path, digit_classifier
 from .data import PairedMNISTSVHN, load_mnist_svhn
 from .paths import output_dir
 from .profiles import Profile, get_profile
 from .training import paper_config, train
+from .workers import Job, run_jobs
 
 MODEL_NAMES = ("mmvae", "mvae", "vae_mnist", "vae_svhn")
 MULTIMODAL = ("mmvae", "mvae")
@@ -36,37 +37,69 @@ def data_label(data: PairedMNISTSVHN) -> str:
     return "; ".join(f"{m.upper()}: {kinds.get(s, s)}" for m, s in data.source.items())
 
 
-def trained_models(profile: Profile | str, train_data: PairedMNISTSVHN, *, models=MODEL_NAMES, seeds=None,
-                   device: str | None = None, progress: bool = True, evaluate=None) -> dict:
-    """Train (or load) every model in ``models`` for every seed of the profile.
+def train_one(profile: Profile | str, name: str, seed: int, *, epochs: int | None = None, probe: bool = False,
+              device: str | None = None, on_epoch_end=None) -> list[dict]:
+    """Train (or resume, or load) one model of the experiment: ``name`` in :data:`MODEL_NAMES`, the profile's
+    configuration for ``seed`` (``epochs`` replaces the profile's), with the :func:`coherence_probe` after
+    every epoch if ``probe`` (its judges must be cached already: :func:`digit_classifiers`). Returns the
+    history; the weights stay in the checkpoint. A :class:`mmvae_lib.workers.Job` runs this in a worker."""
+    profile = get_profile(profile)
+    train_data = paper_data(profile, "train")
+    config = paper_config(name, profile, seed, math.ceil(len(train_data) / profile.batch_size))
+    if epochs is not None:
+        config = dataclasses.replace(config, epochs=epochs)
+    evaluate = profile_probe(profile, require_cached=True) if probe else None
+    _, history = train(config, train_data, output_dir(profile.name, "checkpoints"), device=device,
+                       progress=False, evaluate=evaluate, on_epoch_end=on_epoch_end)
+    return history
 
-    Returns ``{(name, seed): (model, history)}``; each history is a list of per-epoch records with the
-    mean training bound, and for the two-modality models whatever ``evaluate`` (a
-    :func:`coherence_probe`) measured after each epoch, when they were trained with it.
+
+def trained_models(profile: Profile | str, *, models=MODEL_NAMES, seeds=None, device: str | None = None,
+                   progress: bool = True, probe: bool = False, extended: bool = False,
+                   workers: int | None = None) -> dict:
+    """Train (or load) every model in ``models`` for every seed of the profile, on its training data.
+
+    Models not trained yet are trained in parallel worker processes of one thread each
+    (:func:`mmvae_lib.workers.run_jobs`: as many as the machine has free cores; the numbers do not depend
+    on how many), the two-modality ones with the :func:`coherence_probe` after each epoch if ``probe``.
+    ``extended`` trains the profile's :func:`extended_run` among them (first, being the longest; load it
+    with :func:`extended_run`). Returns ``{(name, seed): (model, history)}``, every model loaded from its
+    checkpoint.
     """
     profile = get_profile(profile)
+    train_data = paper_data(profile, "train")
     steps = math.ceil(len(train_data) / profile.batch_size)
-    out = {}
-    for seed in (profile.seeds if seeds is None else seeds):
-        for name in models:
-            config = paper_config(name, profile, seed, steps)
-            out[(name, seed)] = train(config, train_data, output_dir(profile.name, "checkpoints"),
-                                      device=device, progress=progress,
-                                      evaluate=evaluate if name in MULTIMODAL else None)
-    return out
+    keys = [(name, seed) for seed in (profile.seeds if seeds is None else seeds) for name in models]
+    if probe:
+        digit_classifiers(profile, train_data)             # train the judges once, before the workers need them
+    jobs = [Job(f"{name} seed {seed}", train_one, dict(profile=profile.name, name=name, seed=seed,
+                                                        probe=probe and name in MULTIMODAL, device=device),
+                epochs=profile.epochs) for name, seed in keys]
+    if extended and profile.extended_epochs:
+        seed = profile.seeds[0]
+        jobs.insert(0, Job(f"mmvae seed {seed}, {profile.extended_epochs} epochs", train_one,
+                           dict(profile=profile.name, name="mmvae", seed=seed, epochs=profile.extended_epochs,
+                                probe=probe, device=device), epochs=profile.extended_epochs))
+    run_jobs(jobs, workers=workers, progress=progress, description=f"training ({profile.name})")
+    checkpoints = output_dir(profile.name, "checkpoints")
+    return {(name, seed): train(paper_config(name, profile, seed, steps), train_data, checkpoints, device=device,
+                                progress=False) for name, seed in keys}
 
 
 def extended_run(profile: Profile | str, train_data: PairedMNISTSVHN, *, device: str | None = None,
                  progress: bool = True, evaluate=None):
     """The profile's extra MMVAE run: its first seed and objective, ``profile.extended_epochs`` epochs
-    instead of ``profile.epochs``, to show where longer training leads. ``(model, history)``, or None
-    when the profile has none (``extended_epochs`` = 0)."""
+    instead of ``profile.epochs``, to show where longer training leads; ``evaluate`` after every epoch
+    (e.g. a :func:`coherence_probe`). ``(model, history)``, or None when the profile has none
+    (``extended_epochs`` = 0). One job: it runs in this process."""
     profile = get_profile(profile)
     if profile.extended_epochs == 0:
         return None
     config = dataclasses.replace(paper_config("mmvae", profile, profile.seeds[0]), epochs=profile.extended_epochs)
-    return train(config, train_data, output_dir(profile.name, "checkpoints"), device=device, progress=progress,
-                 evaluate=evaluate)
+    job = Job(f"mmvae seed {config.seed}, {config.epochs} epochs", train,
+              dict(config=config, dataset=train_data, checkpoint_dir=output_dir(profile.name, "checkpoints"),
+                   device=device, progress=False, evaluate=evaluate), epochs=config.epochs)
+    return run_jobs([job], workers=1, progress=progress, description=f"extended run ({profile.name})")[0]
 
 
 CURVE_COLUMNS = ("Cross M→S", "Cross S→M", "Joint", "symmetric KL")
@@ -92,11 +125,26 @@ def coherence_probe(test_pairs, judges, n: int, *, seed: int = PAIRING_SEED):
     return evaluate
 
 
+def profile_probe(profile: Profile | str, *, require_cached: bool = False):
+    """The :func:`coherence_probe` the profile measures during training: its judges (trained once, cached)
+    and the first ``curve_points`` of its evaluation pairs."""
+    profile = get_profile(profile)
+    judges = digit_classifiers(profile, paper_data(profile, "train"), require_cached=require_cached)
+    return coherence_probe(evaluation_pairs(profile, paper_data(profile, "test")), judges, profile.curve_points)
+
+
 def digit_classifiers(profile: Profile | str, train_data: PairedMNISTSVHN, *, device: str | None = None,
-                      verbose: bool = False) -> list[torch.nn.Module]:
-    """The LeNet digit classifiers [MNIST, SVHN] used by coherence, trained once per data source, cached."""
+                      verbose: bool = False, require_cached: bool = False) -> list[torch.nn.Module]:
+    """The LeNet digit classifiers [MNIST, SVHN] used by coherence, trained once per data source, cached.
+    ``require_cached`` raises instead of training (a worker process must find them ready)."""
     profile = get_profile(profile)
     cache = output_dir(profile.name, "cache")
+    if require_cached:
+        missing = [m for m in ("mnist", "svhn") if not classifier_cache_path(
+            m, train_data, epochs=profile.classifier_epochs, seed=0, cache_dir=cache).exists()]
+        if missing:
+            raise RuntimeError(f"the {missing} digit classifier(s) of profile {profile.name!r} are not trained "
+                               f"yet: call digit_classifiers() before starting workers")
     return [digit_classifier(m, train_data, epochs=profile.classifier_epochs, seed=0, cache_dir=cache,
                              device=device, progress=False, verbose=verbose) for m in ("mnist", "svhn")]
 

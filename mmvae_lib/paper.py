@@ -22,6 +22,8 @@ from .paths import NOTEBOOKS_DIR, REPO_ROOT, output_dir
 from .profiles import get_profile
 
 MANIFEST = "manifest.json"
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+STORED_PROFILE = "smoke"   # the profile of the outputs stored in notebooks/ (what nbval compares)
 
 
 def notebooks(directory: Path = NOTEBOOKS_DIR) -> list[Path]:
@@ -66,13 +68,23 @@ def record(profile: str, key: str, value) -> None:
     _manifest_path(profile).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
-def run(profile_name: str, only: list[str] | None = None) -> dict:
+def run(profile_name: str, only: list[str] | None = None, *, progress: bool = True, in_place: bool = False) -> dict:
+    """Execute the numbered notebooks (those starting with ``only``'s prefixes, if given) for the profile.
+    ``in_place`` writes each executed notebook over its source (``make notebooks``: the outputs nbval
+    compares) instead of into ``outputs/<profile>/notebooks``."""
     import papermill  # imported here: the library itself does not need it
 
+    from .regression import VALUES_FILE
+
     profile = get_profile(profile_name)
+    if in_place and profile.name != STORED_PROFILE:
+        raise ValueError(f"the notebooks are stored in the {STORED_PROFILE!r} profile (their parameters' default); "
+                         f"in_place runs only that profile, got {profile.name!r}")
     books = notebooks()
     if only:
         books = [b for b in books if any(b.name.startswith(o) for o in only)]
+    else:  # a whole run records its regression values afresh (a removed group must not linger)
+        output_dir(profile.name).joinpath(VALUES_FILE).unlink(missing_ok=True)
     manifest = load_manifest(profile.name)
     manifest.update(profile=profile.name, seeds=list(profile.seeds), git_commit=_git_commit(),
                     device=device_description(), python=sys.version.split()[0], torch=torch.__version__)
@@ -82,17 +94,23 @@ def run(profile_name: str, only: list[str] | None = None) -> dict:
         print(f"No numbered notebooks in {NOTEBOOKS_DIR}; nothing to run.")
         return manifest
     out_dir = output_dir(profile.name, "notebooks")
-    for book in books:
-        print(f"[{profile.name}] running {book.name}", flush=True)
+    for number, book in enumerate(books, 1):
+        print(f"[{profile.name}] {number}/{len(books)} {book.name}", flush=True)
         start = time.perf_counter()
-        papermill.execute_notebook(str(book), str(out_dir / book.name), parameters={"profile": profile.name},
-                                   kernel_name="python3", cwd=str(NOTEBOOKS_DIR), progress_bar=False)
+        # progress: papermill's bar counts the notebook's cells; the kernel's own log (ipykernel's warning
+        # that it talks to papermill over local TCP without encryption, on every start) is left out
+        # in place, the notebook keeps its own parameters cell (no injected copy of it is stored)
+        target, parameters = (book, None) if in_place else (out_dir / book.name, {"profile": profile.name})
+        papermill.execute_notebook(str(book), str(target), parameters=parameters,
+                                   kernel_name="python3", cwd=str(NOTEBOOKS_DIR), progress_bar=progress,
+                                   extra_arguments=KERNEL_ARGUMENTS)
         manifest = load_manifest(profile.name)   # the notebook may have recorded facts
         manifest["wall_time_s"][book.name] = round(time.perf_counter() - start, 1)
         # a later `--only` run re-executes some notebooks: each one keeps the commit it ran on
         manifest.setdefault("notebook_commits", {})[book.name] = manifest["git_commit"]
         _manifest_path(profile.name).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        print(f"[{profile.name}] {book.name} done in {manifest['wall_time_s'][book.name]:.0f} s", flush=True)
+        print(f"[{profile.name}] {number}/{len(books)} {book.name} done in {manifest['wall_time_s'][book.name]:.0f} s",
+              flush=True)
     return manifest
 
 
@@ -100,8 +118,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="cpu", help="smoke, cpu or full (default: cpu)")
     parser.add_argument("--only", nargs="*", help="run only notebooks whose names start with these prefixes")
+    parser.add_argument("--in-place", action="store_true",
+                        help="write the executed notebooks over notebooks/ (what `make notebooks` does)")
     args = parser.parse_args(argv)
-    run(args.profile, args.only)
+    run(args.profile, args.only, in_place=args.in_place)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import gzip
 import struct
 from pathlib import Path
 
+import mmvae_lib  # noqa: F401  first: it pins MKL's numerical mode before torch computes (mmvae_lib.numerics)
 import numpy as np
 import pytest
 import torch

@@ -1,0 +1,245 @@
+"""Regression checks of trained numbers: compared with a stored reference, within a measured tolerance.
+
+nbval compares the notebooks' checked cells byte for byte. That suits what the computation guarantees on
+any machine: configurations, sizes, data descriptions, table layouts. A number that comes out of training
+is only guaranteed on the same machine (:mod:`mmvae_lib.numerics`): on another CPU other kernels round
+differently and training amplifies the difference. The notebooks therefore hand such numbers, in named
+groups, to :func:`check`, which compares them with the reference stored for the profile and prints one
+line that nbval can compare: which group, how many values, within which tolerance. A value outside its
+tolerance, or one without a reference, raises :class:`RegressionError`, so a regressed notebook fails
+under papermill and nbval alike.
+
+References live in ``notebooks/references/<profile>.json`` (``$MMVAE_REFERENCES`` moves the folder):
+
+    {"values": {group: {name: value}}, "tolerances": {group: tolerance}, "measurement": {...}}
+
+Only the ``smoke`` profile, the one CI runs, has a reference. Each group's tolerance is measured, not
+guessed (:func:`measure`): the smoke notebooks run in this machine's environment and in environments
+that stand in for other CPUs (ATen, oneDNN and MKL restricted to older instruction sets), and the
+tolerance is :data:`SAFETY` times the largest deviation from this machine's values seen in the group,
+and at least the group's resolution (:data:`FLOORS`). ``python -m mmvae_lib.regression update`` copies
+the values of the last smoke run into the reference (``make notebooks`` does it after re-executing the
+notebooks); ``python -m mmvae_lib.regression measure`` re-measures the tolerances.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from .paths import NOTEBOOKS_DIR, REPO_ROOT, output_dir
+
+VALUES_FILE = "regression_values.json"   # what a run handed to check(), under outputs/<profile>/
+SAFETY = 2.0                             # tolerance = SAFETY × the largest deviation measured in the group
+
+# The finest step of each kind of value: a tolerance is never below it. Accuracies and coherences are in
+# percent of a few hundred items (one item of 256 is 0.39 points); bounds and likelihoods in nats.
+FLOORS = {"percent": 0.5, "nats": 0.05, "ratio": 0.005}
+
+# Environments that stand in for other CPUs when measuring (this machine's own environment comes first).
+ENVIRONMENTS = {
+    "this machine": {},
+    "AVX2-only CPU": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+    "SSE4.1-only CPU, MKL compatible path": {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41",
+                                             "MMVAE_MKL_CBWR": "COMPATIBLE,STRICT"},
+}
+
+
+class RegressionError(AssertionError):
+    """A trained number outside its stored reference's tolerance, or without a reference."""
+
+
+def references_dir() -> Path:
+    env = os.environ.get("MMVAE_REFERENCES")
+    return Path(env) if env else NOTEBOOKS_DIR / "references"
+
+
+def reference_path(profile: str) -> Path:
+    return references_dir() / f"{profile}.json"
+
+
+def load_reference(profile: str) -> dict | None:
+    path = reference_path(profile)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _record(profile: str, group: str, values: Mapping[str, float], kind: str) -> None:
+    path = output_dir(profile) / VALUES_FILE
+    recorded = json.loads(path.read_text()) if path.exists() else {}
+    recorded[group] = {"kind": kind, "values": dict(values)}
+    path.write_text(json.dumps(recorded, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def check(profile: str, group: str, values: Mapping[str, float], *, kind: str) -> None:
+    """Compare ``values`` (name → number) with the ``profile``'s reference for ``group``; record them in
+    ``outputs/<profile>/regression_values.json``; print one line fit for nbval.
+
+    ``kind`` is one of :data:`FLOORS` (the unit). Raises :class:`RegressionError` when a value lies outside
+    the group's tolerance or has no reference. A profile without a reference file only records.
+    """
+    if kind not in FLOORS:
+        raise ValueError(f"kind must be one of {sorted(FLOORS)}, got {kind!r}")
+    values = {str(name): float(value) for name, value in values.items()}
+    bad = [name for name, value in values.items() if not math.isfinite(value)]
+    if bad:
+        raise RegressionError(f"{group}: not a finite number: {bad}")
+    _record(profile, group, values, kind)
+    reference = load_reference(profile)
+    if reference is None:
+        print(f"regression check {group}: {len(values)} values recorded (no stored reference for profile {profile!r})")
+        return
+    stored = reference["values"].get(group)
+    tolerance = reference["tolerances"].get(group)
+    missing = "the group" if stored is None or tolerance is None else sorted(set(values) - set(stored))
+    if missing:
+        raise RegressionError(f"{group}: no stored reference for {missing} in {reference_path(profile)}; run "
+                              f"`make notebooks` to store the current values (`make tolerances` for a new group)")
+    outside = {name: (value, stored[name]) for name, value in values.items()
+               if abs(value - stored[name]) > tolerance}
+    if outside:
+        lines = "\n".join(f"  {name}: {value:.4f}, reference {ref:.4f} (difference {value - ref:+.4f})"
+                          for name, (value, ref) in outside.items())
+        raise RegressionError(f"{group}: {len(outside)} of {len(values)} values outside ±{tolerance:g} {kind} of "
+                              f"the {profile} reference:\n{lines}")
+    print(f"regression check {group}: {len(values)} values within ±{tolerance:g} {kind} of the {profile} reference")
+
+
+def check_table(profile: str, group: str, table, *, kind: str) -> None:
+    """:func:`check` on a paper-versus-ours table (:func:`mmvae_lib.reporting.paper_vs_ours`): one value per
+    row, named ``"<row> | <column>"``."""
+    check(profile, group, {f"{row} | {column}": value
+                                  for row, column, value in zip(table["row"], table["column"], table["value"])},
+                 kind=kind)
+
+
+# --- maintaining the references -------------------------------------------------------------------
+
+def recorded_values(outputs_root: Path, profile: str) -> dict:
+    path = Path(outputs_root) / profile / VALUES_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: run the {profile} notebooks first")
+    return json.loads(path.read_text())
+
+
+def update(profile: str = "smoke", outputs_root: Path | None = None) -> Path:
+    """Store the values of the last run (``outputs/<profile>/regression_values.json``) as the reference,
+    keeping the measured tolerances. Groups without a tolerance get none (the check will say so)."""
+    from .paths import outputs_root as default_root
+
+    recorded = recorded_values(outputs_root or default_root(), profile)
+    reference = load_reference(profile) or {"tolerances": {}, "measurement": {}}
+    reference["profile"] = profile
+    reference["kinds"] = {group: entry["kind"] for group, entry in sorted(recorded.items())}
+    reference["values"] = {group: entry["values"] for group, entry in sorted(recorded.items())}
+    path = reference_path(profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(reference, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    return path
+
+
+def tolerances_from_runs(runs: Mapping[str, dict], reference: str) -> tuple[dict, dict]:
+    """Per group: the largest |value − reference value| over the other runs, and the tolerance
+    max(:data:`SAFETY` × that, the kind's floor). ``runs`` maps environment → recorded values."""
+    base = runs[reference]
+    deviations, tolerances = {}, {}
+    for group, entry in base.items():
+        worst = 0.0
+        for name, value in entry["values"].items():
+            for env, recorded in runs.items():
+                if env != reference:
+                    worst = max(worst, abs(recorded[group]["values"][name] - value))
+        deviations[group] = worst
+        step = FLOORS[entry["kind"]]
+        tolerances[group] = max(step, math.ceil(SAFETY * worst / step) * step)
+    return deviations, tolerances
+
+
+def checked_outputs(notebook: Path) -> dict[int, str]:
+    """What nbval compares in an executed notebook: the text output of each cell marked
+    ``# NBVAL_CHECK_OUTPUT`` (streams, plain-text results, errors), by cell index."""
+    import nbformat
+
+    out = {}
+    for i, cell in enumerate(nbformat.read(notebook, as_version=4).cells):
+        if cell.cell_type != "code" or "NBVAL_CHECK_OUTPUT" not in cell.source:
+            continue
+        parts = []
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                parts.append(f"[{output.name}] {output.text}")
+            elif output.output_type in ("execute_result", "display_data"):
+                parts.append(output.get("data", {}).get("text/plain", ""))
+            elif output.output_type == "error":
+                parts.append(f"[error] {output.ename}: {output.evalue}")
+        out[i] = "".join(parts)
+    return out
+
+
+def differing_checked_cells(root_a: Path, root_b: Path, profile: str) -> list[str]:
+    """The checked cells whose outputs differ between two runs' executed notebooks (``notebook#cell``)."""
+    differ = []
+    for book in sorted((Path(root_a) / profile / "notebooks").glob("*.ipynb")):
+        a, b = checked_outputs(book), checked_outputs(Path(root_b) / profile / "notebooks" / book.name)
+        differ += [f"{book.name}#{i}" for i in sorted(set(a) | set(b)) if a.get(i) != b.get(i)]
+    return differ
+
+
+def run_notebooks(profile: str, outputs_root: Path, env: Mapping[str, str]) -> dict:
+    """Execute every numbered notebook with papermill in a fresh process with ``env`` added, writing
+    under ``outputs_root`` and checking against no reference (only recording); return the values they
+    handed to :func:`check`."""
+    no_references = Path(outputs_root) / "no-references"
+    no_references.mkdir(parents=True, exist_ok=True)
+    full_env = {**os.environ, **env, "MMVAE_OUTPUTS": str(outputs_root), "MMVAE_REFERENCES": str(no_references)}
+    subprocess.run([sys.executable, "-m", "mmvae_lib.paper", "--profile", profile], env=full_env, check=True,
+                   cwd=REPO_ROOT)
+    return recorded_values(outputs_root, profile)
+
+
+def measure(profile: str = "smoke") -> Path:
+    """Run the notebooks in each of :data:`ENVIRONMENTS`, store this machine's values as the reference
+    and each group's tolerance from the spread (see the module docstring)."""
+    runs, unstable = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        roots = {}
+        for env_name, env in ENVIRONMENTS.items():
+            print(f"[measure] running the {profile} notebooks: {env_name} {env}", flush=True)
+            roots[env_name] = Path(tmp) / f"env{len(roots)}"
+            # the data cache is shared: generated data are bit-identical, only training differs
+            runs[env_name] = run_notebooks(profile, roots[env_name], env)
+        reference_env = next(iter(ENVIRONMENTS))
+        for env_name, root in roots.items():
+            if env_name != reference_env:
+                unstable[env_name] = differing_checked_cells(roots[reference_env], root, profile)
+        deviations, tolerances = tolerances_from_runs(runs, reference_env)
+        path = update(profile, roots[reference_env])
+    reference = load_reference(profile)
+    reference["tolerances"] = tolerances
+    reference["measurement"] = {"environments": ENVIRONMENTS, "largest_deviation": deviations,
+                                "safety_factor": SAFETY, "floors": FLOORS,
+                                "checked_cells_that_differ": unstable}
+    path.write_text(json.dumps(reference, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    for group in sorted(tolerances):
+        print(f"{group}: largest deviation {deviations[group]:.4g} → tolerance {tolerances[group]:g}")
+    for env_name, cells in unstable.items():
+        print(f"checked cells whose output differs under {env_name!r}: {cells or 'none'}")
+    return path
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=("update", "measure"))
+    parser.add_argument("--profile", default="smoke")
+    args = parser.parse_args(argv)
+    path = update(args.profile) if args.command == "update" else measure(args.profile)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

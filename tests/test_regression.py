@@ -1,0 +1,126 @@
+"""mmvae_lib.regression: trained numbers are checked against a stored reference within a measured
+tolerance; a wrong value fails; a notebook gives the same checked outputs in two differing environments."""
+import json
+import os
+import subprocess
+import sys
+
+import nbformat
+import pandas as pd
+import pytest
+
+from mmvae_lib import regression
+from mmvae_lib.paths import REPO_ROOT
+
+
+@pytest.fixture
+def refs(tmp_path, monkeypatch):
+    """An outputs root and a references folder of their own, with a smoke reference of one group."""
+    monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path / "outputs"))
+    monkeypatch.setenv("MMVAE_REFERENCES", str(tmp_path / "refs"))
+    (tmp_path / "refs").mkdir()
+    reference = {"values": {"g": {"a": 10.0, "b": 20.0}}, "tolerances": {"g": 1.5}, "kinds": {"g": "percent"}}
+    (tmp_path / "refs" / "smoke.json").write_text(json.dumps(reference))
+    return tmp_path
+
+
+def test_values_within_tolerance_pass_and_are_recorded(refs, capsys):
+    regression.check("smoke", "g", {"a": 11.4, "b": 18.6}, kind="percent")
+    assert capsys.readouterr().out == "regression check g: 2 values within ±1.5 percent of the smoke reference\n"
+    recorded = json.loads((refs / "outputs" / "smoke" / regression.VALUES_FILE).read_text())
+    assert recorded == {"g": {"kind": "percent", "values": {"a": 11.4, "b": 18.6}}}
+
+
+def test_a_value_outside_tolerance_fails_naming_it(refs):
+    with pytest.raises(regression.RegressionError, match=r"1 of 2 values outside ±1.5 percent(.|\n)*b: 21.6000"):
+        regression.check("smoke", "g", {"a": 10.0, "b": 21.6}, kind="percent")
+
+
+def test_missing_reference_and_bad_input_fail(refs):
+    with pytest.raises(regression.RegressionError, match=r"no stored reference for \['c'\]"):
+        regression.check("smoke", "g", {"a": 10.0, "c": 1.0}, kind="percent")
+    with pytest.raises(regression.RegressionError, match="no stored reference for the group"):
+        regression.check("smoke", "new group", {"a": 1.0}, kind="percent")
+    with pytest.raises(regression.RegressionError, match="not a finite number"):
+        regression.check("smoke", "g", {"a": float("nan")}, kind="percent")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        regression.check("smoke", "g", {"a": 10.0}, kind="furlongs")
+
+
+def test_a_profile_without_reference_only_records(refs, capsys):
+    regression.check("cpu", "g", {"a": 1.0}, kind="nats")
+    assert "no stored reference for profile 'cpu'" in capsys.readouterr().out
+    assert (refs / "outputs" / "cpu" / regression.VALUES_FILE).exists()
+
+
+def test_check_table_names_rows_and_columns(refs):
+    table = pd.DataFrame({"row": ["x"], "column": ["y"], "value": [3.0]})
+    regression.check_table("cpu", "t", table, kind="nats")
+    recorded = json.loads((refs / "outputs" / "cpu" / regression.VALUES_FILE).read_text())
+    assert recorded["t"]["values"] == {"x | y": 3.0}
+
+
+def test_update_stores_the_last_run_and_keeps_tolerances(refs):
+    regression.check("smoke", "g", {"a": 10.5, "b": 19.0}, kind="percent")
+    regression.update("smoke")
+    stored = regression.load_reference("smoke")
+    assert stored["values"]["g"] == {"a": 10.5, "b": 19.0} and stored["tolerances"] == {"g": 1.5}
+
+
+def test_tolerance_is_safety_times_the_largest_deviation_and_at_least_the_floor():
+    runs = {"here": {"g": {"kind": "percent", "values": {"a": 10.0, "b": 5.0}},
+                     "h": {"kind": "nats", "values": {"x": -100.0}}},
+            "other": {"g": {"kind": "percent", "values": {"a": 11.2, "b": 4.9}},
+                      "h": {"kind": "nats", "values": {"x": -100.0}}}}
+    deviations, tolerances = regression.tolerances_from_runs(runs, "here")
+    assert deviations == pytest.approx({"g": 1.2, "h": 0.0})
+    # rounded up to a whole number of the kind's floor
+    assert regression.SAFETY * 1.2 <= tolerances["g"] < regression.SAFETY * 1.2 + regression.FLOORS["percent"]
+    assert tolerances["h"] == regression.FLOORS["nats"]
+
+
+def test_checked_outputs_are_what_nbval_compares(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    checked = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1)")
+    checked.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    plain = nbformat.v4.new_code_cell("print(2)")
+    plain.outputs = [nbformat.v4.new_output("stream", name="stdout", text="2\n")]
+    nb.cells = [checked, plain]
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    assert regression.checked_outputs(tmp_path / "n.ipynb") == {0: "[stdout] 1\n"}
+
+
+def _run_notebook_01(outputs, references, extra_env):
+    env = {**os.environ, **extra_env, "MMVAE_OUTPUTS": str(outputs), "MMVAE_REFERENCES": str(references)}
+    return subprocess.run([sys.executable, "-m", "mmvae_lib.paper", "--profile", "smoke", "--only", "01"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+
+
+@pytest.mark.slow
+def test_notebook_gives_the_same_checked_outputs_in_differing_environments_and_a_wrong_reference_fails(tmp_path):
+    """Notebook 01 (which trains two classifiers) run twice: in this environment, and with 2 OpenMP
+    threads, another MKL mode and unrelated variables. The checked cells print the same text and the
+    trained numbers are identical, bit for bit; against the stored reference they pass, and against a
+    reference with one value moved beyond its tolerance they fail."""
+    stored = regression.load_reference("smoke")
+    group = "01 classifier test accuracy"
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    (refs / "smoke.json").write_text(json.dumps(stored))
+    plain = _run_notebook_01(tmp_path / "a", refs, {})
+    assert plain.returncode == 0, plain.stderr[-3000:]
+    other = _run_notebook_01(tmp_path / "b", refs, {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2",
+                                                    "MKL_CBWR": "COMPATIBLE", "PYTHONHASHSEED": "7",
+                                                    "AN_UNRELATED_VARIABLE": "x" * 5000})
+    assert other.returncode == 0, other.stderr[-3000:]
+    assert regression.differing_checked_cells(tmp_path / "a", tmp_path / "b", "smoke") == []
+    values_a = regression.recorded_values(tmp_path / "a", "smoke")[group]
+    assert values_a == regression.recorded_values(tmp_path / "b", "smoke")[group]
+
+    wrong = json.loads(json.dumps(stored))
+    name = next(iter(wrong["values"][group]))
+    wrong["values"][group][name] += 3 * wrong["tolerances"][group]
+    (refs / "smoke.json").write_text(json.dumps(wrong))
+    failed = _run_notebook_01(tmp_path / "c", refs, {})
+    assert failed.returncode != 0
+    assert "RegressionError" in failed.stderr + failed.stdout and name in failed.stderr + failed.stdout

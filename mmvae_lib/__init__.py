@@ -11,9 +11,10 @@ One axis order everywhere: ``(M, K, B, D)`` = (modality or expert, sample, batch
 Numbers are reproducible: the same seed gives the same numbers in any process on the same machine, once
 :func:`numerics.reproducible` has run (see :mod:`mmvae_lib.numerics` for what is and is not guaranteed).
 """
-from . import numerics
+from . import numerics, speed
 
-numerics.pin_mkl()   # before anything multiplies matrices: MKL reads its mode once (see mmvae_lib.numerics)
+numerics.pin_mkl()        # before anything multiplies matrices: MKL reads its mode once (mmvae_lib.numerics)
+speed.tune_allocator()    # reuse freed memory instead of faulting it in again (mmvae_lib.speed)
 
 from .distributions import Factorised, Mixture, Prior, moe_log_prob, poe
 from .likelihoods import Likelihood

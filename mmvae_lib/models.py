@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from . import speed
 from .distributions import SCALE_PARAMETRISATIONS, Factorised, Mixture, Prior, poe
 from .likelihoods import Likelihood
 
@@ -128,14 +129,20 @@ class MultimodalVAE(nn.Module):
                         scaled: bool = True) -> Tensor:
         """Σ_{d in targets} s_d log p(x_d | z) for latents ``(..., B, D)`` → ``(..., B)``.
 
-        One batched decoder call per target: with z ``(M, K, B, D)`` from M experts this is the paper's
-        M² cross-decodings done in M calls.
+        Batched decoder calls per target: with z ``(M, K, B, D)`` from M experts this is the paper's M²
+        cross-decodings. Each call decodes and scores :func:`mmvae_lib.speed.decode_chunk` latents (whole
+        rows of B), or all of them at once with the fast paths off.
         """
+        lead, (b, d_z) = z.shape[:-2], z.shape[-2:]
+        rows = z.reshape(-1, b, d_z)                                       # (S·K, B, D)
+        chunk = speed.decode_chunk()
+        per_call = rows.shape[0] if chunk is None else max(1, chunk // b)
         total = 0.0
         for d in targets:
-            log_p = self.likelihoods[d].log_prob(self.decode(z, d), xs[d])
+            log_p = torch.cat([self.likelihoods[d].log_prob(self.decode(part, d), xs[d])
+                               for part in rows.split(per_call)])         # (S·K, B)
             total = total + (self.llik_scaling[d] if scaled else 1.0) * log_p
-        return total
+        return total.reshape(*lead, b)
 
     def log_joint(self, z: Tensor, xs: Sequence[Tensor | None], targets: Sequence[int],
                   scaled: bool = True) -> Tensor:

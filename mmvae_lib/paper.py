@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -74,12 +75,14 @@ def run(profile_name: str, only: list[str] | None = None, *, progress: bool = Tr
     compares) instead of into ``outputs/<profile>/notebooks``."""
     import papermill  # imported here: the library itself does not need it
 
-    from .regression import VALUES_FILE
+    from .regression import UPDATE_MODE, VALUES_FILE
 
     profile = get_profile(profile_name)
     if in_place and profile.name != STORED_PROFILE:
         raise ValueError(f"the notebooks are stored in the {STORED_PROFILE!r} profile (their parameters' default); "
                          f"in_place runs only that profile, got {profile.name!r}")
+    if in_place:   # the stored notebooks' trained numbers become the new reference (mmvae_lib.regression)
+        os.environ[UPDATE_MODE] = "1"
     books = notebooks()
     if only:
         books = [b for b in books if any(b.name.startswith(o) for o in only)]

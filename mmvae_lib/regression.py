@@ -18,8 +18,10 @@ guessed (:func:`measure`): the smoke notebooks run in this machine's environment
 that stand in for other CPUs (ATen, oneDNN and MKL restricted to older instruction sets), and the
 tolerance is :data:`SAFETY` times the largest deviation from this machine's values seen in the group,
 and at least the group's resolution (:data:`FLOORS`). ``python -m mmvae_lib.regression update`` copies
-the values of the last smoke run into the reference (``make notebooks`` does it after re-executing the
-notebooks); ``python -m mmvae_lib.regression measure`` re-measures the tolerances.
+the values of the last smoke run into the reference: ``make notebooks`` re-executes the notebooks with
+``MMVAE_REGRESSION_UPDATE=1`` (their values become the reference, so the checks pass and print the lines
+nbval will compare) and then updates. ``python -m mmvae_lib.regression measure`` re-measures the
+tolerances.
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from pathlib import Path
 from .paths import NOTEBOOKS_DIR, REPO_ROOT, output_dir
 
 VALUES_FILE = "regression_values.json"   # what a run handed to check(), under outputs/<profile>/
+UPDATE_MODE = "MMVAE_REGRESSION_UPDATE"  # "1" while `make notebooks` re-executes the notebooks to store them
 SAFETY = 2.0                             # tolerance = SAFETY × the largest deviation measured in the group
 
 # The finest step of each kind of value: a tolerance is never below it. Accuracies and coherences are in
@@ -96,6 +99,12 @@ def check(profile: str, group: str, values: Mapping[str, float], *, kind: str) -
         return
     stored = reference["values"].get(group)
     tolerance = reference["tolerances"].get(group)
+    if os.environ.get(UPDATE_MODE) == "1":
+        # `make notebooks` is storing this run's values as the new reference: they are the reference
+        if tolerance is None:
+            raise RegressionError(f"{group}: no measured tolerance in {reference_path(profile)}; run "
+                                  f"`make tolerances` first")
+        stored = values
     missing = "the group" if stored is None or tolerance is None else sorted(set(values) - set(stored))
     if missing:
         raise RegressionError(f"{group}: no stored reference for {missing} in {reference_path(profile)}; run "
@@ -192,11 +201,12 @@ def differing_checked_cells(root_a: Path, root_b: Path, profile: str) -> list[st
 
 def run_notebooks(profile: str, outputs_root: Path, env: Mapping[str, str]) -> dict:
     """Execute every numbered notebook with papermill in a fresh process with ``env`` added, writing
-    under ``outputs_root`` and checking against no reference (only recording); return the values they
-    handed to :func:`check`."""
+    under ``outputs_root`` (its own data folder too: the stand-ins are generated afresh in ``env``) and
+    checking against no reference (only recording); return the values they handed to :func:`check`."""
     no_references = Path(outputs_root) / "no-references"
     no_references.mkdir(parents=True, exist_ok=True)
-    full_env = {**os.environ, **env, "MMVAE_OUTPUTS": str(outputs_root), "MMVAE_REFERENCES": str(no_references)}
+    full_env = {**os.environ, **env, "MMVAE_OUTPUTS": str(outputs_root), "MMVAE_REFERENCES": str(no_references),
+                "MMVAE_DATA": str(Path(outputs_root) / "data")}
     subprocess.run([sys.executable, "-m", "mmvae_lib.paper", "--profile", profile], env=full_env, check=True,
                    cwd=REPO_ROOT)
     return recorded_values(outputs_root, profile)
@@ -211,7 +221,6 @@ def measure(profile: str = "smoke") -> Path:
         for env_name, env in ENVIRONMENTS.items():
             print(f"[measure] running the {profile} notebooks: {env_name} {env}", flush=True)
             roots[env_name] = Path(tmp) / f"env{len(roots)}"
-            # the data cache is shared: generated data are bit-identical, only training differs
             runs[env_name] = run_notebooks(profile, roots[env_name], env)
         reference_env = next(iter(ENVIRONMENTS))
         for env_name, root in roots.items():

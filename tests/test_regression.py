@@ -124,3 +124,14 @@ def test_notebook_gives_the_same_checked_outputs_in_differing_environments_and_a
     failed = _run_notebook_01(tmp_path / "c", refs, {})
     assert failed.returncode != 0
     assert "RegressionError" in failed.stderr + failed.stdout and name in failed.stderr + failed.stdout
+
+
+def test_update_mode_takes_this_runs_values_as_the_reference(refs, monkeypatch, capsys):
+    """While `make notebooks` stores the notebooks (MMVAE_REGRESSION_UPDATE=1), a changed value is the new
+    reference: the check passes and prints the line nbval will compare; a group without a measured
+    tolerance still fails."""
+    monkeypatch.setenv(regression.UPDATE_MODE, "1")
+    regression.check("smoke", "g", {"a": 50.0, "b": -3.0}, kind="percent")
+    assert capsys.readouterr().out == "regression check g: 2 values within ±1.5 percent of the smoke reference\n"
+    with pytest.raises(regression.RegressionError, match="make tolerances"):
+        regression.check("smoke", "new group", {"a": 1.0}, kind="percent")

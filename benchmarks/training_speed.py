@@ -19,8 +19,8 @@ import time
 
 import torch
 
-from mmvae_lib.estimators import OBJECTIVES
-from mmvae_lib.networks import MNIST_SHAPE, SVHN_SHAPE, mnist_svhn_model
+from mmvae_lib.objectives import OBJECTIVES
+from mmvae_lib.experiments.mnist_svhn.networks import MNIST_SHAPE, SVHN_SHAPE, mnist_svhn_model
 from mmvae_lib.paper import device_description
 
 BATCH, LATENT = 128, 20

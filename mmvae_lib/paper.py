@@ -3,12 +3,13 @@
     python -m mmvae_lib.paper --profile cpu        (what ``make paper`` runs)
 
 Executed copies go to ``outputs/<profile>/notebooks/``; ``outputs/<profile>/manifest.json`` records the
-profile, its seeds, the git commit (overall, and per notebook), the device, each notebook's wall time and whatever the notebooks
+profile and all its settings, the git commit (overall, and per notebook), the device, each notebook's wall time and whatever the notebooks
 recorded about their data (see :func:`record`). A notebook that fails stops the run with its name.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -19,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from .paths import NOTEBOOKS_DIR, REPO_ROOT, output_dir
-from .profiles import get_profile
+from mmvae_lib.paths import NOTEBOOKS_DIR, REPO_ROOT, output_dir
+from mmvae_lib.profiles import get_profile
 
 MANIFEST = "manifest.json"
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
@@ -75,7 +76,7 @@ def run(profile_name: str, only: list[str] | None = None, *, progress: bool = Tr
     compares) instead of into ``outputs/<profile>/notebooks``."""
     import papermill  # imported here: the library itself does not need it
 
-    from .regression import UPDATE_MODE, VALUES_FILE
+    from mmvae_lib.regression import UPDATE_MODE, VALUES_FILE
 
     profile = get_profile(profile_name)
     if in_place and profile.name != STORED_PROFILE:
@@ -89,7 +90,8 @@ def run(profile_name: str, only: list[str] | None = None, *, progress: bool = Tr
     else:  # a whole run records its regression values afresh (a removed group must not linger)
         output_dir(profile.name).joinpath(VALUES_FILE).unlink(missing_ok=True)
     manifest = load_manifest(profile.name)
-    manifest.update(profile=profile.name, seeds=list(profile.seeds), git_commit=_git_commit(),
+    manifest.pop("seeds", None)   # older manifests kept only the MNIST-SVHN seeds; settings holds everything
+    manifest.update(profile=profile.name, settings=dataclasses.asdict(profile), git_commit=_git_commit(),
                     device=device_description(), python=sys.version.split()[0], torch=torch.__version__)
     manifest.setdefault("wall_time_s", {})
     _manifest_path(profile.name).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

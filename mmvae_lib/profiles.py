@@ -1,8 +1,8 @@
-"""The one knob that scales a run: ``smoke`` (CI, seconds), ``cpu`` (offline default, 2 CPU cores) and
-``full`` (the paper's settings, for a GPU with the real data).
+"""The one knob that scales a run: ``smoke`` (CI, seconds), ``cpu`` (the offline default, 2 CPU cores) and
+``full`` (the papers' settings, for a GPU with the real data).
 
-Every setting a notebook or script needs derives from a :class:`Profile`; nothing else in the project
-hard-codes a run size. ``full`` follows ``../shared/reference/paper-facts.md``.
+Every size a notebook or script uses comes from a :class:`Profile`, one section per experiment; nothing
+else in the project hard-codes a run size. ``full`` follows ``../shared/reference/paper-facts.md``.
 """
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
-class Profile:
-    name: str
+class MNISTSVHNSettings:
+    """The MMVAE paper's MNIST-SVHN experiment (notebooks 01 and 03-06)."""
+
     # data
-    source: str                 # "auto", "real" or "standin" (see mmvae_lib.data)
+    source: str                 # "auto", "real" or "standin" (see mmvae_lib.experiments.mnist_svhn.data)
     dm: int                     # pairing multiplicity: each kept image appears dm times
     max_per_class: int          # cap on instances per class and dataset (the paper: 10,000)
-    # training (the MNIST-SVHN models)
-    objective: str              # a key of mmvae_lib.estimators.OBJECTIVES
-    k: int                      # importance samples per expert during training
+    # training
+    objective: str              # the MMVAE's objective, a key of mmvae_lib.objectives.OBJECTIVES
+    k: int                      # its importance samples per expert
     epochs: int
     batch_size: int
     seeds: tuple[int, ...]      # one model is trained per seed; tables report mean ± std over them
@@ -27,39 +28,94 @@ class Profile:
     llik_k: int                 # importance samples per datapoint for Table 3
     llik_points: int            # test datapoints scored for Table 3
     eval_points: int            # test pairs used by coherence and latent accuracy
-    # coherence during training (see mmvae_lib.experiment.coherence_probe)
+    # coherence during training (see mmvae_lib.experiments.mnist_svhn.experiment.coherence_probe)
     curve_points: int           # test pairs (and prior samples) scored after every epoch of MMVAE and MVAE
     extended_epochs: int        # 0, or an extra MMVAE run (first seed) this long, to see where training leads
 
 
+@dataclass(frozen=True)
+class TheorySizes:
+    """Notebook 02: the paper's §3 and Appendices B-D measured on a linear-Gaussian model."""
+
+    n_points: int                  # datapoints drawn from the linear-Gaussian model (§2, §3)
+    k_grid: tuple[int, ...]        # K for the bounds (§2)
+    bound_reps: int                # independent estimates averaged per K (§2)
+    train_steps: int               # full-batch Adam steps per fitted model (§2, §3)
+    train_k: int                   # K of the importance-weighted objectives when fitting (§2, §3)
+    snr_k_grid: tuple[int, ...]    # K for the gradient SNR (§5)
+    snr_reps: int                  # gradient draws per SNR (§5)
+    cost_m_grid: tuple[int, ...]   # numbers of modalities timed (§4)
+    cost_k: int                    # samples per expert when timing (§4)
+    cost_batch: int                # datapoints per timed step (§4)
+    cost_obs_dim: int              # dimensions of each modality when timing (§4)
+    cost_reps: int                 # timed steps per setting; the fastest is reported (§4)
+
+
+@dataclass(frozen=True)
+class OwnModalitiesSettings:
+    """Notebook 14: the library on a user's own pair of modalities."""
+
+    epochs: int
+    batch_size: int
+    eval_points: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    mnist_svhn: MNISTSVHNSettings
+    theory: TheorySizes
+    own_modalities: OwnModalitiesSettings
+
+    def with_settings(self, section: str, **fields) -> "Profile":
+        """This profile with some fields of one section replaced (tests, one-off runs)."""
+        return replace(self, **{section: replace(getattr(self, section), **fields)})
+
+
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
-        name="smoke", source="standin", dm=1, max_per_class=60,
-        objective="moe_elbo", k=1, epochs=1, batch_size=64, seeds=(0,),
-        classifier_epochs=1, llik_k=8, llik_points=32, eval_points=256,
-        curve_points=128, extended_epochs=2,
+        name="smoke",
+        mnist_svhn=MNISTSVHNSettings(
+            source="standin", dm=1, max_per_class=60, objective="moe_elbo", k=1, epochs=1, batch_size=64,
+            seeds=(0,), classifier_epochs=1, llik_k=8, llik_points=32, eval_points=256, curve_points=128,
+            extended_epochs=2),
+        theory=TheorySizes(
+            n_points=128, k_grid=(1, 4, 16, 64, 256), bound_reps=4, train_steps=150, train_k=16,
+            snr_k_grid=(1, 10, 100, 1000), snr_reps=100, cost_m_grid=(2, 4, 8), cost_k=4, cost_batch=64,
+            cost_obs_dim=256, cost_reps=5),
+        own_modalities=OwnModalitiesSettings(epochs=1, batch_size=64, eval_points=256),
     ),
     "cpu": Profile(
-        name="cpu", source="standin", dm=5, max_per_class=10_000,
-        objective="moe_elbo", k=1, epochs=10, batch_size=128, seeds=(0, 1),
-        classifier_epochs=10, llik_k=100, llik_points=500, eval_points=2_000,
-        curve_points=1_000, extended_epochs=30,
+        name="cpu",
+        mnist_svhn=MNISTSVHNSettings(
+            source="standin", dm=5, max_per_class=10_000, objective="moe_elbo", k=1, epochs=10, batch_size=128,
+            seeds=(0, 1), classifier_epochs=10, llik_k=100, llik_points=500, eval_points=2_000,
+            curve_points=1_000, extended_epochs=30),
+        theory=TheorySizes(
+            n_points=256, k_grid=(1, 4, 16, 64, 256, 1024, 4096), bound_reps=8, train_steps=600, train_k=64,
+            snr_k_grid=(1, 10, 100, 1000), snr_reps=500, cost_m_grid=(2, 3, 4, 5, 6, 7, 8), cost_k=8,
+            cost_batch=64, cost_obs_dim=512, cost_reps=10),
+        own_modalities=OwnModalitiesSettings(epochs=10, batch_size=128, eval_points=1_000),
     ),
     "full": Profile(
-        name="full", source="real", dm=20, max_per_class=10_000,
-        objective="moe_dreg_looser", k=30, epochs=30, batch_size=128, seeds=(0, 1, 2, 3, 4),
-        classifier_epochs=30, llik_k=1_000, llik_points=10_000, eval_points=10_000,
-        curve_points=2_000, extended_epochs=0,
+        name="full",
+        mnist_svhn=MNISTSVHNSettings(
+            source="real", dm=20, max_per_class=10_000, objective="moe_dreg_looser", k=30, epochs=30,
+            batch_size=128, seeds=(0, 1, 2, 3, 4), classifier_epochs=30, llik_k=1_000, llik_points=10_000,
+            eval_points=10_000, curve_points=2_000, extended_epochs=0),
+        theory=TheorySizes(
+            n_points=512, k_grid=(1, 4, 16, 64, 256, 1024, 4096), bound_reps=16, train_steps=2000, train_k=64,
+            snr_k_grid=(1, 10, 100, 1000, 5000), snr_reps=1000, cost_m_grid=(2, 3, 4, 5, 6, 7, 8), cost_k=8,
+            cost_batch=128, cost_obs_dim=784, cost_reps=20),
+        own_modalities=OwnModalitiesSettings(epochs=30, batch_size=128, eval_points=1_000),
     ),
 }
 
 
-def get_profile(name: str | Profile, **overrides) -> Profile:
-    """The profile called ``name`` (or ``name`` itself), with any field replaced by ``overrides``."""
+def get_profile(name: str | Profile) -> Profile:
+    """The profile called ``name`` (or ``name`` itself)."""
     if isinstance(name, Profile):
-        profile = name
-    elif name in PROFILES:
-        profile = PROFILES[name]
-    else:
+        return name
+    if name not in PROFILES:
         raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {name!r}")
-    return replace(profile, **overrides) if overrides else profile
+    return PROFILES[name]

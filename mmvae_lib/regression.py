@@ -35,7 +35,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from .paths import NOTEBOOKS_DIR, REPO_ROOT, output_dir
+from mmvae_lib.paths import NOTEBOOKS_DIR, REPO_ROOT, output_dir
 
 VALUES_FILE = "regression_values.json"   # what a run handed to check(), under outputs/<profile>/
 UPDATE_MODE = "MMVAE_REGRESSION_UPDATE"  # "1" while `make notebooks` re-executes the notebooks to store them
@@ -139,7 +139,7 @@ def recorded_values(outputs_root: Path, profile: str) -> dict:
 def update(profile: str = "smoke", outputs_root: Path | None = None) -> Path:
     """Store the values of the last run (``outputs/<profile>/regression_values.json``) as the reference,
     keeping the measured tolerances. Groups without a tolerance get none (the check will say so)."""
-    from .paths import outputs_root as default_root
+    from mmvae_lib.paths import outputs_root as default_root
 
     recorded = recorded_values(outputs_root or default_root(), profile)
     reference = load_reference(profile) or {"tolerances": {}, "measurement": {}}

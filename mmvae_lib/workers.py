@@ -64,7 +64,7 @@ def free_cores() -> int:
 
 
 def _worker_init() -> None:
-    from . import numerics
+    from mmvae_lib import numerics
 
     numerics.reproducible(threads=1)
 
@@ -82,7 +82,7 @@ def run_jobs(jobs: Sequence[Job], *, workers: int | None = None, progress: bool 
     thread. A job that fails stops the run with its name."""
     import torch
 
-    from . import numerics
+    from mmvae_lib import numerics
 
     jobs = list(jobs)
     if workers is None:

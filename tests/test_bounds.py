@@ -6,9 +6,9 @@ datapoints with fixed seeds, where the Monte Carlo error is far smaller than the
 import pytest
 import torch
 
-from mmvae_lib.linear_gaussian import LinearGaussian
-from mmvae_lib import bounds
-from mmvae_lib.distributions import Factorised, Mixture
+from mmvae_lib.theory.linear_gaussian import LinearGaussian
+from mmvae_lib.objectives import bounds
+from mmvae_lib.models.distributions import Factorised, Mixture
 from mmvae_lib.models import MMVAE
 
 LG = LinearGaussian.make()

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from mmvae_lib.distributions import Factorised, Mixture, Prior, moe_log_prob, poe, softmax_scale
+from mmvae_lib.models.distributions import Factorised, Mixture, Prior, moe_log_prob, poe, softmax_scale
 
 TORCH_FAMILIES = {"laplace": torch.distributions.Laplace, "normal": torch.distributions.Normal}
 

@@ -2,9 +2,9 @@
 import pytest
 import torch
 
-from mmvae_lib.linear_gaussian import LinearGaussian, gradient_samples, gradient_snr
-from mmvae_lib import bounds, estimators
-from mmvae_lib.estimators import OBJECTIVES
+from mmvae_lib.theory.linear_gaussian import LinearGaussian, gradient_samples, gradient_snr
+from mmvae_lib.objectives import bounds, estimators
+from mmvae_lib.objectives.estimators import OBJECTIVES
 
 LG = LinearGaussian.make()
 XS = LG.sample(64)

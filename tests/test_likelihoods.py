@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from mmvae_lib.likelihoods import Likelihood
+from mmvae_lib.models.likelihoods import Likelihood
 
 
 def test_continuous_and_bernoulli_match_torch():

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from mmvae_lib.linear_gaussian import (LinearGaussian, fit, gradient_samples, gradient_snr,
+from mmvae_lib.theory.linear_gaussian import (LinearGaussian, fit, gradient_samples, gradient_snr,
                                        signal_to_noise)
 
 LG = LinearGaussian.make()

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from mmvae_lib import metrics
-from mmvae_lib.linear_gaussian import LinearGaussian
+from mmvae_lib.metrics import coherence, latents, marginal
+from mmvae_lib.theory.linear_gaussian import LinearGaussian
 
 LG = LinearGaussian.make()
 XS = LG.sample(400, seed=4)
@@ -38,7 +38,7 @@ def test_accuracies_micro_and_per_class():
     """Micro accuracy counts inputs, the per-class average weighs classes equally."""
     pred = torch.tensor([0, 0, 0, 1, 1, 1])
     labels = torch.tensor([0, 0, 0, 0, 1, 1])
-    micro, per_class = metrics._accuracies(pred, labels)
+    micro, per_class = coherence._accuracies(pred, labels)
     assert micro == pytest.approx(5 / 6) and per_class == pytest.approx((3 / 4 + 1) / 2)
 
 
@@ -47,8 +47,8 @@ def test_latent_accuracy_separable_and_random():
     g = _gen(1)
     z = torch.randn(2000, 8, generator=g)
     y = (z @ torch.randn(8, 10, generator=g)).argmax(-1)                      # linearly separable classes
-    good = metrics.latent_accuracy(z[:1500], y[:1500], z[1500:], y[1500:], epochs=50, lr=1e-2)
-    noise = metrics.latent_accuracy(z[:1500], y[torch.randperm(2000, generator=g)][:1500], z[1500:],
+    good = latents.latent_accuracy(z[:1500], y[:1500], z[1500:], y[1500:], epochs=50, lr=1e-2)
+    noise = latents.latent_accuracy(z[:1500], y[torch.randperm(2000, generator=g)][:1500], z[1500:],
                                     y[1500:], epochs=5)
     assert good > 0.9 and noise < 0.25
 
@@ -56,9 +56,9 @@ def test_latent_accuracy_separable_and_random():
 def test_encode_gives_one_sample_per_input():
     """encode returns (N, D) samples from the unimodal or the joint posterior, reproducibly."""
     mmvae = LG.mmvae()
-    a = metrics.encode(mmvae, XS, _gen(2), modality=1, batch_size=64)
-    assert a.shape == (400, 3) and torch.equal(a, metrics.encode(mmvae, XS, _gen(2), modality=1))
-    joint = metrics.encode(LG.mvae(), XS, _gen(3), batch_size=64)
+    a = latents.encode(mmvae, XS, _gen(2), modality=1, batch_size=64)
+    assert a.shape == (400, 3) and torch.equal(a, latents.encode(mmvae, XS, _gen(2), modality=1))
+    joint = latents.encode(LG.mvae(), XS, _gen(3), batch_size=64)
     loc, scale = LG.posterior(XS)
     assert ((joint - loc) / scale).pow(2).mean().item() == pytest.approx(1.0, abs=0.15)
 
@@ -68,14 +68,14 @@ def test_cross_coherence_of_exact_experts_is_high():
     z_0) most of the time; a model whose experts ignore their input is at chance."""
     classifiers = [SignOfFirstLatent(0), SignOfFirstLatent(1)]
     # (generator seeds differ from the data's seed 4: the same stream would reproduce the data's latents)
-    good = metrics.cross_coherence(LG.mmvae(), XS, _labels(), classifiers, _gen(40), batch_size=64)
+    good = coherence.cross_coherence(LG.mmvae(), XS, _labels(), classifiers, _gen(40), batch_size=64)
     assert set(good) == {(0, 1), (1, 0)}
     assert all(micro > 0.65 for micro, _ in good.values())                # 0.88 and 0.71 here
     blind = LG.mmvae()
     for enc in blind.encoders:
         enc.A.data.zero_()
         enc.a.data.zero_()
-    bad = metrics.cross_coherence(blind, XS, _labels(), classifiers, _gen(41))
+    bad = coherence.cross_coherence(blind, XS, _labels(), classifiers, _gen(41))
     assert all(0.35 < micro < 0.65 for micro, _ in bad.values())
 
 
@@ -83,7 +83,7 @@ def test_joint_coherence_counts_agreement():
     """Joint coherence is the fraction of prior samples on whose digit every classifier agrees: 1 for
     classifiers that agree by construction, ~1/2 for independent coin flips."""
     same = [SignOfFirstLatent(0), SignOfFirstLatent(1)]
-    assert metrics.joint_coherence(LG.mmvae(), 1000, same, _gen(5)) > 0.95
+    assert coherence.joint_coherence(LG.mmvae(), 1000, same, _gen(5)) > 0.95
 
     class Coin(torch.nn.Module):
         def __init__(self, seed):
@@ -93,7 +93,7 @@ def test_joint_coherence_counts_agreement():
         def forward(self, x):
             return torch.rand(x.shape[0], 2, generator=self.g, dtype=x.dtype)
 
-    value = metrics.joint_coherence(LG.mmvae(), 4000, [Coin(1), Coin(2)], _gen(5))
+    value = coherence.joint_coherence(LG.mmvae(), 4000, [Coin(1), Coin(2)], _gen(5))
     assert 0.45 < value < 0.55
 
 
@@ -102,7 +102,7 @@ def test_likelihood_table_matches_exact_marginals():
     proposal, log p(x_m | x_m) and log p(x_m, x_n) are within 0.05 nats of the closed forms; with another
     proposal (given x_n, or given both, narrower than p(z | x_m)) the estimate of log p(x_m) is an
     importance-sampled lower bound: below the truth, by less than 1 nat here."""
-    values = metrics.likelihoods(LG.mvae(), XS, 500, _gen(60), progress=False)
+    values = marginal.likelihoods(LG.mvae(), XS, 500, _gen(60), progress=False)
     exact = [LG.log_marginal(XS, [m]).mean().item() for m in (0, 1)]
     joint = LG.log_marginal(XS).mean().item()
     for m in (0, 1):
@@ -115,7 +115,7 @@ def test_likelihood_table_matches_exact_marginals():
 def test_per_dimension_kl_matches_closed_form():
     """Per-dimension KL(q(z|x_m) || p(z)) and the symmetric KL between the posteriors equal the Gaussian
     closed forms averaged over the data."""
-    kl_prior, kl_sym = metrics.per_dimension_kl(LG.mmvae(), XS, batch_size=128)
+    kl_prior, kl_sym = latents.per_dimension_kl(LG.mmvae(), XS, batch_size=128)
     locs, scales = zip(*(LG.posterior(XS, [m]) for m in (0, 1)))
 
     def kl(l1, s1, l2, s2):
@@ -132,7 +132,7 @@ def test_traversals_move_one_dimension_at_a_time():
     """Each traversal row changes only its own latent dimension: with the toy model's linear decoders,
     decoded outputs differ along W_n[:, d]; the middle step decodes the posterior mean."""
     mmvae = LG.mmvae()
-    outs = metrics.traversals(mmvae, XS[0][:1], 0, steps=5, span=2.0)
+    outs = latents.traversals(mmvae, XS[0][:1], 0, steps=5, span=2.0)
     assert [o.shape for o in outs] == [(3, 5, 6), (3, 5, 5)]
     mu = mmvae.posterior([XS[0][:1], None], [0]).experts.loc[0, 0]
     torch.testing.assert_close(outs[1][:, 2], (mu @ LG.W[1].T + LG.b[1]).expand(3, 5))
@@ -146,8 +146,8 @@ def test_digit_only_optima_are_per_digit_medians_and_means():
     middle value (c), the mean 2c. A missing digit is an error."""
     labels = torch.arange(10).repeat(2)
     images = torch.cat([torch.arange(10.0), 3 * torch.arange(10.0)]).view(20, 1, 1, 1).expand(20, 1, 2, 2)
-    optima = metrics.digit_only_optima(images, labels)
+    optima = coherence.digit_only_optima(images, labels)
     assert torch.equal(optima["median (Laplace)"][:, 0, 0, 0], torch.arange(10.0))
     assert torch.equal(optima["mean (Gaussian)"][:, 0, 0, 0], 2 * torch.arange(10.0))
     with pytest.raises(ValueError, match="every digit"):
-        metrics.digit_only_optima(images[:9], labels[:9])
+        coherence.digit_only_optima(images[:9], labels[:9])

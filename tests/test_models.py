@@ -5,11 +5,11 @@ import pytest
 import torch
 from torch import nn
 
-from mmvae_lib.linear_gaussian import LinearGaussian
-from mmvae_lib import bounds
-from mmvae_lib.likelihoods import Likelihood
+from mmvae_lib.theory.linear_gaussian import LinearGaussian
+from mmvae_lib.objectives import bounds
+from mmvae_lib.models.likelihoods import Likelihood
 from mmvae_lib.models import MMVAE, MVAE
-from mmvae_lib.networks import MNIST_SHAPE, SVHN_SHAPE, mnist_svhn_model
+from mmvae_lib.experiments.mnist_svhn.networks import MNIST_SHAPE, SVHN_SHAPE, mnist_svhn_model
 
 LG3 = LinearGaussian.make(dims=(4, 5, 6), latent_dim=3, sigma=(0.5, 0.7, 0.9))   # M = 3 modalities
 XS3 = LG3.sample(8)

@@ -10,8 +10,8 @@ import torch
 
 import mmvae_lib
 from mmvae_lib import numerics, workers
-from mmvae_lib.estimators import OBJECTIVES
-from mmvae_lib.networks import MNIST_SHAPE, SVHN_SHAPE, mnist_svhn_model
+from mmvae_lib.objectives.estimators import OBJECTIVES
+from mmvae_lib.experiments.mnist_svhn.networks import MNIST_SHAPE, SVHN_SHAPE, mnist_svhn_model
 
 
 def tiny_training(seed: int, steps: int = 3, on_epoch_end=None) -> str:

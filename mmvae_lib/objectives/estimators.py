@@ -1,0 +1,137 @@
+"""Gradient estimators: each returns the bound's value and, separately, the surrogate to differentiate.
+
+Training maximises ``Estimate.surrogate`` and logs ``Estimate.bound``. For the plain reparameterised
+estimators the two coincide; for DReG (Tucker et al. 2019) the surrogate's value is *not* the bound.
+
+Every estimator has the signature ``(model, xs, k, generator=None, **options) -> Estimate`` and is
+listed by name in :data:`OBJECTIVES`.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from mmvae_lib.objectives import bounds
+from mmvae_lib.objectives.bounds import log_weights
+
+
+class Estimate(NamedTuple):
+    bound: Tensor      # (B,) the value of the bound, detached: what to log and report
+    surrogate: Tensor  # (B,) what to differentiate (maximise); its value need not be the bound
+
+
+def _one_expert(value: Tensor, name: str) -> Tensor:
+    if value.shape[0] != 1:
+        raise ValueError(f"{name} is a single-posterior bound but the posterior has {value.shape[0]} "
+                         f"experts; use the moe_ variant")
+    return value[0]
+
+
+def _reparameterised(reduction, single: bool, sampler=log_weights, name: str | None = None):
+    """The estimator whose surrogate is the bound itself: ``reduction`` of the log weights that
+    ``sampler`` draws (stratified by default)."""
+    name = name or reduction.__name__
+
+    def estimate(model, xs, k: int = 1, generator: torch.Generator | None = None) -> Estimate:
+        value = reduction(sampler(model, xs, k, generator).log_w)
+        value = _one_expert(value, name) if single else value
+        return Estimate(value.detach(), value)
+
+    estimate.__name__ = name
+    estimate.__doc__ = f"The reparameterised estimator of :func:`mmvae_lib.bounds.{name}`."
+    return estimate
+
+
+elbo = _reparameterised(bounds.elbo, single=True)
+iwae = _reparameterised(bounds.iwae, single=True)
+moe_elbo = _reparameterised(bounds.moe_elbo, single=False)
+moe_iwae = _reparameterised(bounds.moe_iwae, single=False)
+moe_iwae_tight = _reparameterised(bounds.moe_iwae_tight, single=False)
+
+
+def _dreg(model, xs, k, generator, per_expert: bool) -> tuple[Tensor, Tensor]:
+    """The DReG surrogate (Tucker et al. 2019) over log weights ``(S, K, B)``.
+
+    With normalised weights w̃ (over K within each expert if ``per_expert``, else over all S·K samples)
+    and log q evaluated at detached posterior parameters:
+    - the decoder (and prior) gradient is Σ w̃ ∇ log w, as in IWAE;
+    - the encoder gradient flows only along the reparameterised path z(φ), weighted by w̃²:
+      the surrogate Σ w̃ log w carries one factor w̃, and a hook on z multiplies the gradient reaching
+      the samples by a second.
+    Returns (log_w, surrogate (S, B) if per_expert else (B,)).
+    """
+    log_w, z, _ = log_weights(model, xs, k, generator, detach_q=True)     # (S, K, B), (S, K, B, D)
+    if per_expert:
+        w = torch.softmax(log_w, dim=1).detach()                          # over K
+    else:
+        w = torch.softmax(log_w.flatten(0, 1), dim=0).view_as(log_w).detach()  # over S·K
+    if z.requires_grad:
+        z.register_hook(lambda grad: grad * w.unsqueeze(-1))
+    surrogate = (w * log_w).sum(1)                                        # (S, B)
+    return log_w, surrogate if per_expert else surrogate.sum(0)
+
+
+def dreg(model, xs, k: int = 1, generator: torch.Generator | None = None) -> Estimate:
+    """DReG for a single posterior: bound :func:`mmvae_lib.bounds.iwae`."""
+    log_w, surrogate = _dreg(model, xs, k, generator, per_expert=True)
+    return Estimate(_one_expert(bounds.iwae(log_w), "dreg").detach(), _one_expert(surrogate, "dreg"))
+
+
+def moe_dreg(model, xs, k: int = 1, generator: torch.Generator | None = None) -> Estimate:
+    """DReG for the tight MoE-IWAE (weights normalised over all M·K samples): bound
+    :func:`mmvae_lib.bounds.moe_iwae_tight`."""
+    log_w, surrogate = _dreg(model, xs, k, generator, per_expert=False)
+    return Estimate(bounds.moe_iwae_tight(log_w).detach(), surrogate)
+
+
+def moe_dreg_looser(model, xs, k: int = 1, generator: torch.Generator | None = None) -> Estimate:
+    """DReG for the paper's eq. (3), the "looser" MoE-IWAE (weights normalised within each modality,
+    then the average over modalities): bound :func:`mmvae_lib.bounds.moe_iwae`. What the paper trains."""
+    log_w, surrogate = _dreg(model, xs, k, generator, per_expert=True)
+    return Estimate(bounds.moe_iwae(log_w).detach(), surrogate.mean(0))
+
+
+def mvae(model, xs, k: int = 1, generator: torch.Generator | None = None, beta: float = 1.0) -> Estimate:
+    """The MVAE objective (Wu & Goodman 2018): ELBO(x_1:M) + Σ_m ELBO(x_m), each ELBO with its own
+    product-of-experts posterior and only its own modalities' likelihoods (the "subsampled" terms).
+
+    ``beta`` weighs the KL part, log q − log p(z), of every term (KL annealing). The bound reported is
+    the joint ELBO at beta = 1; the surrogate is the annealed sum.
+    """
+    present = model.check_inputs(xs)
+    subsets = [present] + ([[m] for m in present] if len(present) > 1 else [])
+    surrogate, bound = 0.0, None
+    for subset in subsets:
+        log_w, _, log_lik = log_weights(model, xs, k, generator, subset=subset, targets=subset)
+        annealed = bounds.elbo(log_lik + beta * (log_w - log_lik))[0]      # (B,)
+        surrogate = surrogate + annealed
+        if bound is None:
+            bound = bounds.elbo(log_w)[0].detach()
+    return Estimate(bound, surrogate)
+
+
+moe_elbo_linear = _reparameterised(bounds.elbo, True, bounds.mixture_log_weights, "moe_elbo_linear")
+moe_elbo_linear.__doc__ = """The linear-time MoE ELBO (paper §3, Appendix B): K samples from the mixture q_MoE (each
+from an expert picked uniformly), decoded once per modality (M·K decodings, not M²·K). An unbiased
+estimate of :func:`mmvae_lib.bounds.moe_elbo`'s expectation, with more variance."""
+moe_iwae_linear = _reparameterised(bounds.iwae, True, bounds.mixture_log_weights, "moe_iwae_linear")
+moe_iwae_linear.__doc__ = """IWAE (eq. 2) with the mixture q_MoE as proposal, sampled as in :func:`moe_elbo_linear`
+(linear time in M): the importance-sampled log p(x) that the tight MoE-IWAE also estimates, from K
+rather than M·K samples."""
+
+
+OBJECTIVES = {
+    "elbo": elbo,
+    "iwae": iwae,
+    "dreg": dreg,
+    "moe_elbo": moe_elbo,
+    "moe_iwae": moe_iwae,
+    "moe_iwae_tight": moe_iwae_tight,
+    "moe_dreg": moe_dreg,
+    "moe_dreg_looser": moe_dreg_looser,
+    "mvae": mvae,
+    "moe_elbo_linear": moe_elbo_linear,
+    "moe_iwae_linear": moe_iwae_linear,
+}

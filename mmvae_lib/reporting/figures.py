@@ -1,0 +1,161 @@
+"""The papers' figures: image grids (generations, reconstructions, samples of data), traversals and
+per-dimension KLs (MMVAE Figure 5), latent embeddings, curves against the epoch or against the number of
+observed modalities. Each function returns a matplotlib figure outside pyplot's global state;
+:func:`save_figure` writes it with the data behind it (CSV for numbers, NPZ for images) under
+``outputs/<profile>/figures``. (Notebook 02's theory plots live with its measurements, in
+:mod:`mmvae_lib.theory.plots`, and are saved through the same function.)
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+
+from mmvae_lib.paths import output_dir
+
+
+def _figure(rows: int, cols: int, figsize, **kw):
+    """A figure outside pyplot's global state: it works headless and a notebook shows it once."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(rows, cols, **kw)
+
+
+def tile(images: torch.Tensor, ncol: int, pad: int = 1) -> np.ndarray:
+    """Images ``(N, C, H, W)`` in [0, 1] → one ``(rows·(H+pad), ncol·(W+pad), 3)`` array, row-major."""
+    images = images.detach().float().cpu().clamp(0, 1)
+    if images.shape[1] == 1:
+        images = images.expand(-1, 3, -1, -1)
+    n, c, h, w = images.shape
+    rows = -(-n // ncol)
+    canvas = torch.ones(rows * (h + pad) + pad, ncol * (w + pad) + pad, 3)
+    for i in range(n):
+        r, q = divmod(i, ncol)
+        canvas[pad + r * (h + pad): pad + r * (h + pad) + h, pad + q * (w + pad): pad + q * (w + pad) + w] = \
+            images[i].permute(1, 2, 0)
+    return canvas.numpy()
+
+
+def plot_panels(panels: Mapping[str, torch.Tensor], ncol: int, *, columns: int = 2, size: float = 3.2):
+    """A figure of titled image grids, e.g. Figure 4's "MMVAE: joint MNIST" beside "MVAE: joint MNIST"."""
+    rows = -(-len(panels) // columns)
+    tiles = {title: tile(images, ncol) for title, images in panels.items()}
+    aspect = max(t.shape[0] / t.shape[1] for t in tiles.values())        # height / width of a panel
+    fig, axes = _figure(rows, columns, (columns * size, rows * (size * aspect + 0.35)), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (title, canvas) in zip(axes.flat, tiles.items()):
+        ax.imshow(canvas)
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_traversals(per_modality: Sequence[torch.Tensor], names: Sequence[str], dims: Sequence[int] | None = None):
+    """Figure 5 (left): for each latent dimension (row), the decodings in each modality as that dimension
+    sweeps its range (columns). ``per_modality[n]`` is ``(D, steps, *image)``."""
+    d = per_modality[0].shape[0]
+    dims = list(range(d)) if dims is None else list(dims)
+    fig, axes = _figure(1, len(per_modality), (3.0 * len(per_modality), 0.32 * len(dims) + 0.8))
+    for ax, images, name in zip(np.atleast_1d(axes), per_modality, names):
+        steps = images.shape[1]
+        ax.imshow(tile(images[dims].flatten(0, 1), steps))
+        ax.set_title(f"{name}: traversals", fontsize=9)
+        ax.set_yticks([(i + 0.5) * (images.shape[-1] + 1) for i in range(len(dims))], [str(i) for i in dims],
+                      fontsize=6)
+        ax.set_xticks([])
+        ax.set_ylabel("latent dimension", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_kl(kl_prior: torch.Tensor, kl_sym: torch.Tensor, names: Sequence[str]):
+    """Figure 5 (right): per-dimension KL(q(z|x_m) || p(z)) for each modality, and the symmetric KL between
+    the two posteriors."""
+    d = kl_prior.shape[1]
+    x = np.arange(d)
+    fig, axes = _figure(2, 1, (7, 4), sharex=True)
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        axes[0].bar(x + (i - (len(names) - 1) / 2) * width, kl_prior[i].numpy(), width, label=name)
+    axes[0].set_ylabel("KL(q_m || p)")
+    axes[0].legend(fontsize=8)
+    axes[1].bar(x, kl_sym.numpy(), 0.6, color="grey")
+    axes[1].set_ylabel("sym. KL(q_1, q_2)")
+    axes[1].set_xlabel("latent dimension")
+    axes[1].set_xticks(x)
+    fig.tight_layout()
+    return fig
+
+
+def plot_embedding(points: np.ndarray, groups: Sequence[str], digits: np.ndarray, title: str):
+    """A 2-D embedding of latent samples, coloured by source (prior, q(z|x_1), ...) and by digit."""
+    fig, axes = _figure(1, 2, (9, 4))
+    groups = np.asarray(groups)
+    for g in dict.fromkeys(groups):
+        sel = groups == g
+        axes[0].scatter(points[sel, 0], points[sel, 1], s=3, alpha=0.6, label=g)
+    axes[0].legend(fontsize=7, markerscale=3)
+    axes[0].set_title(f"{title}: by source", fontsize=9)
+    has_digit = digits >= 0
+    scatter = axes[1].scatter(points[has_digit, 0], points[has_digit, 1], s=3, c=digits[has_digit], cmap="tab10")
+    fig.colorbar(scatter, ax=axes[1], ticks=range(10))
+    axes[1].set_title(f"{title}: posterior samples by digit", fontsize=9)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def plot_training_curves(histories: pd.DataFrame):
+    """The mean training bound per epoch, one line per (model, seed); ``histories`` has columns model,
+    seed, epoch, bound."""
+    names = list(dict.fromkeys(histories["model"]))
+    fig, axes = _figure(1, len(names), (3.2 * len(names), 2.8), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        for seed, rows in histories[histories["model"] == name].groupby("seed"):
+            ax.plot(rows["epoch"], rows["bound"], marker="o", ms=3, label=f"seed {seed}")
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("training bound (nats)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(histories: pd.DataFrame, columns: Sequence[str], *, chance: Mapping[str, float] | None = None):
+    """One panel per column of ``histories`` (columns model, seed, epoch and ``columns``), one line per
+    (model, seed) against the epoch; a dotted line at ``chance[column]`` where given. Rows without a
+    measurement (runs trained without one) are left out."""
+    fig, axes = _figure(1, len(columns), (3.0 * len(columns), 2.8), squeeze=False)
+    for ax, column in zip(axes[0], columns):
+        rows = histories.dropna(subset=[column]) if column in histories else histories.iloc[:0]
+        for (name, seed), run in rows.groupby(["model", "seed"], sort=False):
+            ax.plot(run["epoch"], run[column], marker="o", ms=2, lw=1, label=f"{name}, seed {seed}")
+        if chance and column in chance:
+            ax.axhline(chance[column], color="grey", ls=":", lw=1)
+        ax.set_title(column, fontsize=9)
+        ax.set_xlabel("epoch")
+    axes[0][0].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, profile: str, name: str, data: pd.DataFrame | Mapping[str, torch.Tensor] | None = None,
+                dpi: int = 110) -> Path:
+    """Write ``outputs/<profile>/figures/<name>.png`` and the data behind it (``<name>.csv`` for a table,
+    ``<name>.npz`` for tensors). Returns the PNG's path. Every figure of the project is saved here."""
+    if not name or "/" in name or name.endswith(".png"):
+        raise ValueError(f"name must be a bare file name without '/' or '.png', got {name!r}")
+    folder = output_dir(profile, "figures")
+    path = folder / f"{name}.png"
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    if isinstance(data, pd.DataFrame):
+        data.to_csv(folder / f"{name}.csv", index=False)
+    elif data is not None:
+        np.savez_compressed(folder / f"{name}.npz", **{k: v.detach().cpu().numpy() for k, v in data.items()})
+    return path

@@ -1,0 +1,77 @@
+"""mmvae_lib.experiments.mnist_svhn.experiment: the recipes per profile, the per-epoch coherence probe and
+the profile's extended MMVAE run, on the model-agnostic trainer."""
+import pytest
+import torch
+from torch import nn
+
+from mmvae_lib.experiments.mnist_svhn import experiment
+from mmvae_lib.experiments.mnist_svhn.networks import mnist_svhn_model
+from mmvae_lib.profiles import get_profile
+from mmvae_lib.training import KLAnnealing
+
+
+class Always(nn.Module):
+    """A digit classifier that predicts ``digit`` for every image."""
+
+    def __init__(self, digit):
+        super().__init__()
+        self.digit = digit
+
+    def forward(self, x):
+        return nn.functional.one_hot(torch.full((x.shape[0],), self.digit), 10).float()
+
+
+def _pairs(n, label):
+    g = torch.Generator().manual_seed(0)
+    return torch.rand(n, 1, 28, 28, generator=g), torch.rand(n, 3, 32, 32, generator=g), torch.full((n,), label)
+
+
+@pytest.mark.parametrize("model_kind", ["mmvae", "mvae"])
+def test_coherence_probe_scores_against_the_judges(model_kind):
+    """Judges that always say 3 make cross coherence 100 % on pairs labelled 3 and 0 % on pairs labelled 4;
+    they always agree, so joint coherence is 100 %; the symmetric KL is positive; the same model gives the
+    same numbers twice; only the first n pairs are scored."""
+    model = mnist_svhn_model(model_kind).eval()
+    judges = [Always(3), Always(3)]
+    threes = experiment.coherence_probe(_pairs(12, 3), judges, 8)
+    with torch.no_grad():
+        first, again = threes(model), threes(model)
+        fours = experiment.coherence_probe(_pairs(12, 4), judges, 8)(model)
+    assert first == again
+    assert set(first) == set(experiment.CURVE_COLUMNS)
+    assert first["Cross M→S"] == first["Cross S→M"] == 100.0 and first["Joint"] == 100.0
+    assert fours["Cross M→S"] == fours["Cross S→M"] == 0.0
+    assert first["symmetric KL"] > 0
+
+
+def test_recipes_follow_the_profile():
+    """The MMVAE trains the profile's objective and K (full: DReG on eq. 3, K=30, 30 epochs); the single VAEs
+    its single-posterior counterpart; the MVAE its own objective with KL annealing over a third of training."""
+    (mmvae,) = experiment.recipe("mmvae", "full")
+    assert (mmvae.objective, mmvae.k, mmvae.epochs, mmvae.batch_size) == ("moe_dreg_looser", 30, 30, 128)
+    assert experiment.recipe("vae_svhn", "full")[0].objective == "dreg"
+    assert experiment.recipe("vae_mnist", "smoke")[0].objective == "elbo"
+    assert experiment.recipe("mvae", "full", steps_per_epoch=30)[0].options == KLAnnealing(300)
+    with pytest.raises(ValueError, match="model must be one of"):
+        experiment.recipe("jmvae", "full")
+
+
+def test_build_model_is_seeded_and_leaves_global_randomness_alone():
+    state = torch.random.get_rng_state()
+    a, b = experiment.build_model("mmvae", 3), experiment.build_model("mmvae", 3)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert not torch.equal(experiment.build_model("mmvae", 4).state_dict()["encoders.0.loc.weight"],
+                           a.state_dict()["encoders.0.loc.weight"])
+
+
+def test_extended_run_trains_the_first_seed_longer_with_its_curve(tmp_path, monkeypatch, one_thread):
+    """The extended run is the first seed's MMVAE, extended_epochs long, with the probe in its history;
+    a profile without one has none."""
+    monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
+    profile = get_profile("smoke").with_settings("mnist_svhn", extended_epochs=2, epochs=1, seeds=(5, 6))
+    probe = experiment.coherence_probe(_pairs(6, 1), [Always(1), Always(1)], 6)
+    model, history = experiment.extended_run(profile, progress=False, evaluate=probe)
+    assert [h["epoch"] for h in history] == [1, 2] and all(h["Joint"] == 100.0 for h in history)
+    assert list((tmp_path / "smoke" / "checkpoints").glob("mmvae_s5_e2_*.pt"))
+    assert experiment.extended_run(profile.with_settings("mnist_svhn", extended_epochs=0)) is None

@@ -1,0 +1,35 @@
+"""mmvae_lib.profiles: one knob, every experiment's sizes in one place."""
+from dataclasses import fields
+
+import pytest
+
+from mmvae_lib.profiles import PROFILES, get_profile
+
+
+def _numbers(settings):
+    return {f.name: getattr(settings, f.name) for f in fields(settings)
+            if isinstance(getattr(settings, f.name), (int, tuple)) and not isinstance(getattr(settings, f.name), bool)}
+
+
+@pytest.mark.parametrize("section", [f.name for f in fields(PROFILES["smoke"]) if f.name != "name"])
+def test_every_profile_has_every_section_and_smoke_is_the_smallest(section):
+    """Every profile defines every experiment's settings; smoke's sizes never exceed cpu's, nor cpu's
+    full's (the theory notebook's grids included)."""
+    assert set(PROFILES) == {"smoke", "cpu", "full"}
+    for smaller, larger in (("smoke", "cpu"), ("cpu", "full")):
+        a, b = _numbers(getattr(PROFILES[smaller], section)), _numbers(getattr(PROFILES[larger], section))
+        for name, value in a.items():
+            if name in ("extended_epochs",):        # full trains the paper's length and needs no extended run
+                continue
+            other = b[name]
+            assert (len(value) <= len(other)) if isinstance(value, tuple) else value <= other, (section, name)
+
+
+def test_unknown_profile_and_overrides():
+    """An unknown profile is refused by name; with_settings replaces fields of one section only."""
+    with pytest.raises(ValueError, match="profile must be one of"):
+        get_profile("gpu")
+    changed = get_profile("smoke").with_settings("mnist_svhn", epochs=3)
+    assert changed.mnist_svhn.epochs == 3 and get_profile("smoke").mnist_svhn.epochs == 1
+    assert changed.theory == get_profile("smoke").theory
+    assert min(get_profile("cpu").theory.cost_m_grid) == 2 and max(get_profile("cpu").theory.cost_m_grid) == 8

@@ -1,0 +1,43 @@
+"""mmvae_lib.figures: image tiling, and each figure saved with the data behind it."""
+import numpy as np
+import pandas as pd
+import torch
+
+from mmvae_lib.reporting import figures
+
+
+def test_tile_places_images_row_major():
+    """tile puts image i at row i // ncol, column i % ncol, greyscale expanded to RGB, with padding."""
+    images = torch.stack([torch.full((1, 2, 2), v) for v in (0.1, 0.2, 0.3)])
+    canvas = figures.tile(images, ncol=2, pad=1)
+    assert canvas.shape == (2 * 3 + 1, 2 * 3 + 1, 3)
+    assert np.allclose(canvas[1:3, 4:6], 0.2) and np.allclose(canvas[4:6, 1:3], 0.3)
+    assert np.allclose(canvas[4:6, 4:6], 1.0)                                 # the empty slot stays white
+
+
+def test_figures_save_png_with_their_data(tmp_path, monkeypatch):
+    """Each plotting function returns a figure; save_figure writes the PNG and its CSV or NPZ data."""
+    monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
+    kl = figures.plot_kl(torch.rand(2, 5), torch.rand(5), ["MNIST", "SVHN"])
+    table = pd.DataFrame({"dimension": range(5), "kl": np.arange(5.0)})
+    png = figures.save_figure(kl, "unit", "kl", table)
+    assert png.exists() and png.with_suffix(".csv").exists()
+    panels = {"a": torch.rand(4, 1, 28, 28), "b": torch.rand(4, 3, 32, 32)}
+    png = figures.save_figure(figures.plot_panels(panels, 2), "unit", "panels", panels)
+    assert np.load(png.with_suffix(".npz"))["b"].shape == (4, 3, 32, 32)
+    sweeps = [torch.rand(3, 5, 1, 28, 28), torch.rand(3, 5, 3, 32, 32)]
+    assert figures.plot_traversals(sweeps, ["MNIST", "SVHN"]).axes
+    histories = pd.DataFrame({"model": ["mmvae"] * 2, "seed": [0, 0], "epoch": [1, 2], "bound": [-9.0, -8.0]})
+    assert figures.plot_training_curves(histories).axes
+    points = np.random.default_rng(0).normal(size=(6, 2))
+    assert figures.plot_embedding(points, ["prior"] * 2 + ["q"] * 4, np.array([-1, -1, 1, 2, 3, 4]), "t").axes
+
+
+def test_curves_skip_runs_without_the_measurement():
+    """plot_curves draws one line per (model, seed) that has the column, and none for runs without it."""
+    histories = pd.DataFrame({"model": ["mmvae", "mmvae", "mvae", "mvae"], "seed": [0, 0, 0, 0],
+                              "epoch": [1, 2, 1, 2], "Joint": [10.0, 20.0, np.nan, np.nan]})
+    fig = figures.plot_curves(histories, ["Joint", "absent"], chance={"Joint": 10.0})
+    joint, absent = fig.axes
+    assert [len(line.get_xdata()) for line in joint.lines] == [2, 2]   # mmvae's curve, then the chance line
+    assert not absent.lines

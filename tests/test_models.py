@@ -148,3 +148,36 @@ def test_model_construction_errors():
         MVAE([enc], [dec], [lik], latent_dim=2, posterior="laplace")
     with pytest.raises(ValueError, match="scale must be one of"):
         MMVAE([enc], [dec], [lik], latent_dim=2, scale="exp")
+
+
+def test_mopoe_posterior_is_the_mixture_of_every_subsets_product():
+    """MoPoE with 3 modalities: 7 strata, one per non-empty subset A (smaller first), each exactly the
+    product of A's experts (no prior expert); one modality alone gives its own expert."""
+    from mmvae_lib.models import Factorised, poe
+    from mmvae_lib.models.multimodal import nonempty_subsets
+
+    lg = LinearGaussian.make(dims=(6, 5, 4), sigma=(0.6, 0.9, 0.7), seed=1)
+    xs = lg.sample(8, seed=2)
+    model = lg.mopoe()
+    experts = model.experts(xs)                                           # (3, B, D)
+    strata = model.posterior(xs).experts                                  # (7, B, D)
+    members = nonempty_subsets(3)
+    assert members.tolist()[:4] == [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]] and strata.loc.shape[0] == 7
+    for a, row in enumerate(members):
+        chosen = row.bool()
+        product = poe(Factorised("normal", experts.loc[chosen], experts.scale[chosen]))
+        assert torch.allclose(strata.loc[a], product.loc, atol=1e-10)
+        assert torch.allclose(strata.scale[a], product.scale, atol=1e-10)
+    alone = model.posterior(xs, [1]).experts
+    assert alone.loc.shape[0] == 1 and torch.allclose(alone.loc[0], experts.loc[1])
+
+
+def test_mopoe_bound_is_below_the_exact_log_likelihood():
+    """The MoE-ELBO and the tight MoE-IWAE with the MoPoE posterior stay below the exact log p(x_1:3)."""
+    lg = LinearGaussian.make(dims=(6, 5, 4), sigma=(0.6, 0.9, 0.7), seed=1)
+    xs = lg.sample(64, seed=3)
+    model = lg.mopoe()
+    log_p = lg.log_marginal(xs).mean()
+    g = torch.Generator().manual_seed(0)
+    lw = bounds.log_weights(model, xs, 200, g).log_w                      # (7, 200, B)
+    assert bounds.moe_elbo(lw).mean() < bounds.moe_iwae_tight(lw).mean() <= log_p + 0.05

@@ -11,8 +11,8 @@ from tqdm import tqdm
 
 
 def _as_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 images in [0, 255] become float32 in [0, 1]; float images pass through."""
-    return images.float().div_(255) if images.dtype == torch.uint8 else images.float()
+    """uint8 images in [0, 255] become float32 in [0, 1]; anything else passes through."""
+    return images.float().div_(255) if images.dtype == torch.uint8 else images
 
 
 def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epochs: int,
@@ -48,10 +48,11 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
 
 @torch.no_grad()
 def predict(model: nn.Module, images: torch.Tensor, *, batch_size: int = 1024) -> torch.Tensor:
-    """The digit ``model`` reads in each of ``images`` (N, C, H, W): int64 (N,), on ``images``' device."""
+    """The class ``model`` reads in each of ``images`` (N, ...): int64 (N,), on ``images``' device. uint8
+    images are scaled to [0, 1] first; other inputs (floats, token ids) go in as they are."""
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
+    device = next((p.device for p in model.parameters()), images.device)   # a judge may have no parameters
     out = [model(_as_float(images[i:i + batch_size]).to(device)).argmax(-1).to(images.device)
            for i in range(0, len(images), batch_size)]
     model.train(was_training)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from mmvae_lib.models import MMVAE, MVAE, VAE, Likelihood, Prior
+from mmvae_lib.models import MMVAE, MVAE, VAE, Likelihood, MoPoE, Prior
 from mmvae_lib.objectives.estimators import OBJECTIVES
 
 DTYPE = torch.float64
@@ -165,6 +165,12 @@ class LinearGaussian:
         encoders = [self._expert_encoder(m, False, loc_shift, scale_factor) for m in range(self.n_modalities)]
         decoders, likelihoods = self._decoders_and_likelihoods()
         return MVAE(encoders, decoders, likelihoods, latent_dim=self.latent_dim, prior=self._prior()).to(DTYPE)
+
+    def mopoe(self, loc_shift: float = 0.0, scale_factor: float = 1.0) -> MoPoE:
+        """A MoPoE whose experts are the exact unimodal posteriors p(z | x_m) (optionally perturbed)."""
+        encoders = [self._expert_encoder(m, True, loc_shift, scale_factor) for m in range(self.n_modalities)]
+        decoders, likelihoods = self._decoders_and_likelihoods()
+        return MoPoE(encoders, decoders, likelihoods, latent_dim=self.latent_dim, prior=self._prior()).to(DTYPE)
 
     def vae(self, m: int = 0, loc_shift: float = 0.0, scale_factor: float = 1.0) -> VAE:
         """A VAE on modality m alone whose encoder is p(z | x_m) (optionally perturbed)."""

@@ -38,6 +38,7 @@ tolerances: $(STAMP)
 paper: $(STAMP)
 	$(PY) -m mmvae_lib.paper --profile $(PROFILE)
 
+# side-by-side speed (this project, its plain path, MultiVae when installed: pip install -e ".[bench]")
 bench: $(STAMP)
 	$(PY) benchmarks/training_speed.py
 

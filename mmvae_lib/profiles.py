@@ -30,7 +30,6 @@ class MNISTSVHNSettings:
     eval_points: int            # test pairs used by coherence and latent accuracy
     # coherence during training (see mmvae_lib.experiments.mnist_svhn.experiment.coherence_probe)
     curve_points: int           # test pairs (and prior samples) scored after every epoch of MMVAE and MVAE
-    extended_epochs: int        # 0, or an extra MMVAE run (first seed) this long, to see where training leads
 
 
 @dataclass(frozen=True)
@@ -77,8 +76,7 @@ PROFILES: dict[str, Profile] = {
         name="smoke",
         mnist_svhn=MNISTSVHNSettings(
             source="standin", dm=1, max_per_class=60, objective="moe_elbo", k=1, epochs=1, batch_size=64,
-            seeds=(0,), classifier_epochs=1, llik_k=8, llik_points=32, eval_points=256, curve_points=128,
-            extended_epochs=2),
+            seeds=(0,), classifier_epochs=2, llik_k=8, llik_points=32, eval_points=256, curve_points=128),
         theory=TheorySizes(
             n_points=128, k_grid=(1, 4, 16, 64, 256), bound_reps=4, train_steps=150, train_k=16,
             snr_k_grid=(1, 10, 100, 1000), snr_reps=100, cost_m_grid=(2, 4, 8), cost_k=4, cost_batch=64,
@@ -88,9 +86,9 @@ PROFILES: dict[str, Profile] = {
     "cpu": Profile(
         name="cpu",
         mnist_svhn=MNISTSVHNSettings(
-            source="standin", dm=5, max_per_class=10_000, objective="moe_elbo", k=1, epochs=10, batch_size=128,
+            source="standin", dm=5, max_per_class=10_000, objective="moe_elbo", k=1, epochs=30, batch_size=128,
             seeds=(0, 1), classifier_epochs=10, llik_k=100, llik_points=500, eval_points=2_000,
-            curve_points=1_000, extended_epochs=30),
+            curve_points=1_000),
         theory=TheorySizes(
             n_points=256, k_grid=(1, 4, 16, 64, 256, 1024, 4096), bound_reps=8, train_steps=600, train_k=64,
             snr_k_grid=(1, 10, 100, 1000), snr_reps=500, cost_m_grid=(2, 3, 4, 5, 6, 7, 8), cost_k=8,
@@ -102,7 +100,7 @@ PROFILES: dict[str, Profile] = {
         mnist_svhn=MNISTSVHNSettings(
             source="real", dm=20, max_per_class=10_000, objective="moe_dreg_looser", k=30, epochs=30,
             batch_size=128, seeds=(0, 1, 2, 3, 4), classifier_epochs=30, llik_k=1_000, llik_points=10_000,
-            eval_points=10_000, curve_points=2_000, extended_epochs=0),
+            eval_points=10_000, curve_points=2_000),
         theory=TheorySizes(
             n_points=512, k_grid=(1, 4, 16, 64, 256, 1024, 4096), bound_reps=16, train_steps=2000, train_k=64,
             snr_k_grid=(1, 10, 100, 1000, 5000), snr_reps=1000, cost_m_grid=(2, 3, 4, 5, 6, 7, 8), cost_k=8,

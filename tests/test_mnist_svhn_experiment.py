@@ -1,5 +1,5 @@
-"""mmvae_lib.experiments.mnist_svhn.experiment: the recipes per profile, the per-epoch coherence probe and
-the profile's extended MMVAE run, on the model-agnostic trainer."""
+"""mmvae_lib.experiments.mnist_svhn.experiment: the recipes per profile, the per-epoch coherence probe and the
+command line, on the model-agnostic trainer."""
 import pytest
 import torch
 from torch import nn
@@ -65,13 +65,18 @@ def test_build_model_is_seeded_and_leaves_global_randomness_alone():
                            a.state_dict()["encoders.0.loc.weight"])
 
 
-def test_extended_run_trains_the_first_seed_longer_with_its_curve(tmp_path, monkeypatch, one_thread):
-    """The extended run is the first seed's MMVAE, extended_epochs long, with the probe in its history;
-    a profile without one has none."""
+def test_command_line_trains_another_objective_with_the_probe(tmp_path, monkeypatch, capsys, one_thread):
+    """The command line trains the profile's recipe with another objective, K and length, printing the
+    probe after every epoch (how the objectives were compared)."""
     monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
-    profile = get_profile("smoke").with_settings("mnist_svhn", extended_epochs=2, epochs=1, seeds=(5, 6))
-    probe = experiment.coherence_probe(_pairs(6, 1), [Always(1), Always(1)], 6)
-    model, history = experiment.extended_run(profile, progress=False, evaluate=probe)
-    assert [h["epoch"] for h in history] == [1, 2] and all(h["Joint"] == 100.0 for h in history)
-    assert list((tmp_path / "smoke" / "checkpoints").glob("mmvae_s5_e2_*.pt"))
-    assert experiment.extended_run(profile.with_settings("mnist_svhn", extended_epochs=0)) is None
+    experiment.main(["--model", "mmvae", "--profile", "smoke", "--objective", "moe_dreg_looser", "--k", "2",
+                     "--epochs", "2", "--probe"])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert len(lines) == 2 and '"Cross M→S"' in lines[-1] and '"epoch": 2' in lines[-1]
+
+
+def test_trend_reads_the_end_of_a_probed_history():
+    """Last, best (and when), and the slope over the last third in points per 10 epochs."""
+    history = [{"epoch": e, "Joint": v} for e, v in enumerate([10, 20, 30, 40, 41, 42], 1)]
+    t = experiment.trend(history, "Joint")
+    assert t == {"last": 42.0, "best": 42.0, "best epoch": 6, "per 10 epochs": pytest.approx(10.0), "from epoch": 5}

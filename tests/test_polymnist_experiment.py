@@ -122,3 +122,27 @@ def test_generation_and_frechet_results_on_an_untrained_model(tmp_path, monkeypa
     assert fd[("MMVAE", "FD, m0 from |S| = 1")] == [2.5] and fd[("MMVAE", "FD, m0 unconditional")] == [16.0]
     table = results.per_seed(fd, (0,), "FD")
     assert table.set_index("column")["size"].to_dict()["FD, m0 from |S| = 3"] == 3
+
+
+class _Always(torch.nn.Module):
+    """A judge that reads ``digit`` in every image."""
+
+    def __init__(self, digit):
+        super().__init__()
+        self.digit = digit
+        self.unused = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return torch.nn.functional.one_hot(torch.full((x.shape[0],), self.digit), 10).float()
+
+
+def test_reconstruction_coherence_averages_the_judges_over_modalities():
+    """Judges that read 3 everywhere score 100 % on tuples labelled 3 and 0 % on tuples labelled 4; one judge
+    of five reading 4 gives 20 %."""
+    model = experiment.build_model("mmvae", 0, 8).eval()
+    xs, _ = _tiny_data(20).get(torch.arange(6))
+    g = torch.Generator().manual_seed(0)
+    threes, fours = torch.full((6,), 3), torch.full((6,), 4)
+    assert results.reconstruction_coherence(model, xs, threes, [_Always(3)] * 5, g) == 1.0
+    assert results.reconstruction_coherence(model, xs, fours, [_Always(3)] * 5, g) == 0.0
+    assert results.reconstruction_coherence(model, xs, fours, [_Always(3)] * 4 + [_Always(4)], g) == pytest.approx(0.2)

@@ -146,3 +146,18 @@ def test_reconstruction_coherence_averages_the_judges_over_modalities():
     assert results.reconstruction_coherence(model, xs, threes, [_Always(3)] * 5, g) == 1.0
     assert results.reconstruction_coherence(model, xs, fours, [_Always(3)] * 5, g) == 0.0
     assert results.reconstruction_coherence(model, xs, fours, [_Always(3)] * 4 + [_Always(4)], g) == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("name", experiment.MODEL_NAMES)
+def test_each_model_trains_one_epoch_and_is_loaded_from_its_checkpoint(name, tmp_path, monkeypatch, one_thread):
+    """Each recipe trains on PolyMNIST batches (five float modalities) with a finite bound and writes its
+    checkpoint; a second call loads it (same history, same weights) instead of training again."""
+    monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
+    profile = get_profile("smoke").with_settings("polymnist", latent_dim=8)
+    data = _tiny_data(40)
+    model, history = experiment._fit(profile, name, 0, train_data=data)
+    assert len(history) == 1 and torch.isfinite(torch.tensor(history[0]["bound"]))
+    assert len(list((tmp_path / "smoke" / "checkpoints").glob(f"polymnist_{name}_s0_*.pt"))) == 1
+    again, history_again = experiment._fit(profile, name, 0, train_data=data)
+    assert history_again == history
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))

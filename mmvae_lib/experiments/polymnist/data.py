@@ -107,8 +107,9 @@ class PolyMNIST:
         return self.modalities(idx, device=device), self.labels[idx]
 
     def modalities(self, idx: Tensor, *, device=None) -> list[Tensor]:
-        images = self._images_on(device)[:, idx.to(self._images_on(device).device)]   # (M, B, 3, 28, 28)
-        return list(images.float().div_(255).unbind(0))
+        """Tuples ``idx`` as one float tensor ``(B, 3, 28, 28)`` in [0, 1] per modality, on ``device``."""
+        images = self._images_on(device)
+        return list(images[:, idx.to(images.device)].float().div_(255).unbind(0))      # M × (B, 3, 28, 28)
 
     def _images_on(self, device) -> Tensor:
         if device is None:

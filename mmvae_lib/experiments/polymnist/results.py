@@ -75,7 +75,7 @@ def coherence_results(profile: Profile | str, runs: dict, xs: list[Tensor], labe
 def reconstruction_coherence(model, xs: list[Tensor], labels: Tensor, judges, generator: torch.Generator) -> float:
     """A diagnostic, not a published number: the judges' accuracy on each modality's own reconstruction
     (z ~ q(z | x_m) decoded in m), averaged over the modalities. Cross-generation rarely shows a digit the
-    decoders cannot yet draw from their own modality, so this bounds what coherence can reach."""
+    decoders cannot yet draw from their own modality, so this is a rough ceiling on coherence (not a bound)."""
     right = [accuracy(judges[m], generate_from(model, xs, (m,), [m], generator)[0], labels)
              for m in range(model.n_modalities)]
     return sum(right) / len(right)

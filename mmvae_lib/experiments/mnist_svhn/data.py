@@ -83,7 +83,8 @@ REAL_CLASS_COUNTS = {
 
 
 class ChecksumError(ValueError):
-    """A data file whose md5 differs from the official one."""
+    """Data whose checksum differs from the one expected (MNIST-SVHN: the official md5; PolyMNIST: the
+    sha256 the user gives)."""
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -1,0 +1,134 @@
+"""PolyMNIST's evaluation, from trained models: conditional coherence against the number |S| of observed
+modalities and joint coherence, Fréchet distances of generated images, and the conditional generations shown
+in notebook 10. Tables hold one list of values per cell, one value per seed, ready for
+:func:`mmvae_lib.reporting.tables.paper_vs_ours`.
+
+Coherence (the definition used here): for each subset S of 1 to 4 observed modalities, one sample
+z ~ q(z | x_S) per test tuple, the likelihood mean decoded in every *unobserved* modality, judged by that
+modality's digit classifier; micro accuracy per (S, target), then the mean over targets and over the subsets
+of each size (:func:`mmvae_lib.metrics.coherence.subset_coherence`). The class-balanced variant (MultiVae's)
+is computed alongside.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+
+import pandas as pd
+import torch
+from torch import Tensor
+
+from mmvae_lib.experiments.polymnist.experiment import DISPLAY_NAMES, MODEL_NAMES, settings
+from mmvae_lib.experiments.polymnist.paper_numbers import SIZES
+from mmvae_lib.metrics import coherence
+from mmvae_lib.metrics.batching import batches, model_device
+from mmvae_lib.metrics.classifiers import accuracy
+from mmvae_lib.metrics.latents import encode
+from mmvae_lib.profiles import Profile
+
+
+def column(size: int) -> str:
+    """The table column of subsets of ``size`` observed modalities."""
+    return f"|S| = {size}"
+
+
+def observed_subsets(m_count: int = 5, sizes=SIZES) -> list[tuple[int, ...]]:
+    """Every subset of ``sizes`` observed modalities among ``m_count``, smaller first (30 for M = 5)."""
+    return [s for size in sizes for s in itertools.combinations(range(m_count), size)]
+
+
+@torch.no_grad()
+def generate_from(model, xs: list[Tensor], subset, targets, generator: torch.Generator, *,
+                  batch_size: int = 512) -> list[Tensor]:
+    """The modalities ``targets`` generated from the modalities in ``subset`` of ``xs``: one z ~ q(z | x_S) per
+    item, shared by the targets, decoded to each target's likelihood mean. One ``(N, *event)`` tensor per
+    target, on the CPU."""
+    z = encode(model, [x if m in subset else None for m, x in enumerate(xs)], generator, batch_size=batch_size)
+    device = model_device(model)
+    return [torch.cat([model.likelihoods[n].mean(model.decode(z[s].to(device), n)).cpu()
+                       for s in batches(len(z), batch_size)]) for n in targets]
+
+
+def coherence_results(profile: Profile | str, runs: dict, xs: list[Tensor], labels: Tensor,
+                      judges) -> tuple[dict, dict]:
+    """Coherence (%) for every model and seed: ``(micro, per_class)``, each ``{(model, column): [per seed]}``
+    with columns ``|S| = 1..4`` (conditional) and, in ``micro``, ``joint`` (``joint_samples`` prior samples
+    whose five decodings the judges read as one digit) and ``reconstruction`` (:func:`reconstruction_coherence`)."""
+    s = settings(profile)
+    micro: dict = {}
+    per_class: dict = {}
+    for name in MODEL_NAMES:
+        for seed in s.seeds:
+            model, g = runs[(name, seed)][0], torch.Generator().manual_seed(seed)
+            scores = coherence.subset_coherence(model, xs, labels, judges, observed_subsets(model.n_modalities), g)
+            for size, value in coherence.coherence_by_size(scores).items():
+                micro.setdefault((DISPLAY_NAMES[name], column(size)), []).append(100 * value)
+            for size, value in coherence.coherence_by_size(scores, per_class=True).items():
+                per_class.setdefault((DISPLAY_NAMES[name], column(size) + " (class-balanced)"), []).append(100 * value)
+            micro.setdefault((DISPLAY_NAMES[name], "joint"), []).append(
+                100 * coherence.joint_coherence(model, s.joint_samples, judges, g))
+            micro.setdefault((DISPLAY_NAMES[name], "reconstruction"), []).append(
+                100 * reconstruction_coherence(model, xs, labels, judges, g))
+    return micro, per_class
+
+
+def reconstruction_coherence(model, xs: list[Tensor], labels: Tensor, judges, generator: torch.Generator) -> float:
+    """A diagnostic, not a published number: the judges' accuracy on each modality's own reconstruction
+    (z ~ q(z | x_m) decoded in m), averaged over the modalities. Cross-generation rarely shows a digit the
+    decoders cannot yet draw from their own modality, so this is a rough ceiling on coherence (not a bound)."""
+    right = [accuracy(judges[m], generate_from(model, xs, (m,), [m], generator)[0], labels)
+             for m in range(model.n_modalities)]
+    return sum(right) / len(right)
+
+
+def frechet_results(profile: Profile | str, runs: dict, xs: list[Tensor], distance, *, name: str,
+                    target: int = 0) -> dict:
+    """Fréchet distances of generated images of modality ``target`` to its test images (``distance``: a
+    :class:`mmvae_lib.metrics.frechet.FrechetDistance` to them, called ``name`` in every column) for every
+    model and seed, ``{(model, column): [per seed]}``: ``<name>, m<target> from |S| = n``, the mean over the
+    subsets of n of the *other* modalities (generated from each for every test tuple), and
+    ``<name>, m<target> unconditional``, from ``joint_samples`` prior samples."""
+    s = settings(profile)
+    results: dict = {}
+    for model_name in MODEL_NAMES:
+        for seed in s.seeds:
+            model, g = runs[(model_name, seed)][0], torch.Generator().manual_seed(seed)
+            others = [m for m in range(model.n_modalities) if m != target]
+            for size in SIZES:
+                values = [distance(generate_from(model, xs, subset, [target], g)[0])
+                          for subset in itertools.combinations(others, size)]
+                results.setdefault((DISPLAY_NAMES[model_name], f"{name}, m{target} from {column(size)}"), []).append(
+                    sum(values) / len(values))
+            prior = torch.cat([model.generate(n.stop - n.start, g)[target].cpu()
+                               for n in batches(s.joint_samples, 500)])
+            results.setdefault((DISPLAY_NAMES[model_name], f"{name}, m{target} unconditional"), []).append(
+                distance(prior))
+    return results
+
+
+def per_seed(results: dict, seeds, value: str) -> pd.DataFrame:
+    """A table of ``results`` (``{(model, column): [per seed]}``) with one row per (model, seed, column):
+    columns model, seed, column and ``value``, and ``size`` (the n of "|S| = n" in the column, else None)."""
+    rows = []
+    for (model, col), values in results.items():
+        found = re.search(r"\|S\| = (\d+)", col)
+        size = int(found.group(1)) if found else None
+        rows += [{"model": model, "seed": seed, "column": col, "size": size, value: v} for seed, v in zip(seeds, values)]
+    return pd.DataFrame(rows)
+
+
+@torch.no_grad()
+def conditional_panels(model, xs: list[Tensor], name: str, generator: torch.Generator) -> dict[str, Tensor]:
+    """For each |S| = 1..4, the last |S| modalities observed: a grid with one row per modality (the observed
+    images where observed, the generated ones elsewhere) and one column per tuple of ``xs``.
+    ``{title: images (M·N, 3, 28, 28)}``, rows modality-major."""
+    m_count = model.n_modalities
+    panels = {}
+    for size in SIZES:
+        subset = tuple(range(m_count - size, m_count))
+        hidden = [m for m in range(m_count) if m not in subset]
+        generated = dict(zip(hidden, generate_from(model, xs, subset, hidden, generator)))
+        rows = [xs[m] if m in subset else generated[m].clamp(0, 1) for m in range(m_count)]
+        panels[f"{name}: observed m{subset[0]}..m{subset[-1]}" if size > 1 else f"{name}: observed m{subset[0]}"] = \
+            torch.cat(rows)
+    return panels

@@ -93,3 +93,20 @@ def test_settings_are_checked():
         HMCSettings(step_size=0.0)
     with pytest.raises(ValueError, match="z0 must be"):
         hmc(lambda z: -z.pow(2).sum(-1), torch.zeros(3), None)
+
+
+def test_the_notebook_check_reports_a_converged_sampler_as_such():
+    """mmvae_lib.theory.subset_posterior: its closed form is the one above, and a schedule that mixes is
+    reported within a few standard errors, with its acceptance rate."""
+    from mmvae_lib.theory import subset_posterior
+
+    locs, covs = gaussian_experts()
+    for n in (1, 2):
+        mean, cov = subset_posterior.product_over_prior(locs, covs, n)
+        expected = product_over_prior(locs, covs, n)
+        assert torch.allclose(mean, expected[0]) and torch.allclose(cov, expected[1])
+    report = subset_posterior.hmc_against_closed_form(locs, covs, 2, 1000, HMCSettings(30, 10, 0.1), seed=0)
+    assert report["mean error (standard errors)"] < 5 and report["variance error (relative)"] < 0.2
+    assert 0.8 < report["acceptance"] <= 1
+    with pytest.raises(ValueError, match="no normalisable density"):
+        subset_posterior.product_over_prior(locs, covs, 50)

@@ -115,6 +115,6 @@ def test_measure_reports_every_number_for_both_directions():
     s = tiny_settings()
     data, factors = shapes(20, seed=0, split="test")
     out = experiment.measure(toy_model("jnf", s, 0).eval(), data, factors, 20, seed=0, k=2)
-    assert set(out) == {f"{what} {d}" for what in ("coherence", "off-data", "size spread")
+    assert set(out) == {f"{what} {d}" for what in ("coherence", "off-data", "wrong or off-data", "size spread")
                         for d in ("square→circle", "circle→square")} | {"KL gap square", "KL gap circle"}
-    assert all(0 <= out[k] <= 100 for k in out if k.startswith(("coherence", "off-data")))
+    assert all(0 <= out[k] <= 100 for k in out if k.startswith(("coherence", "off-data", "wrong")))

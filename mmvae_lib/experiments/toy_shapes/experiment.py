@@ -115,6 +115,7 @@ def measure(model, test, factors: dict, n: int, seed: int, k: int = 8) -> dict[s
     - ``coherence <a>→<b>``: % of generations from z ~ q(z | x_a) whose class the judge reads as x_a's;
     - ``off-data <a>→<b>``: % of those generations that are no shape of the dataset (> 5 % of pixels off
       the nearest one);
+    - ``wrong or off-data <a>→<b>``: % that are either (the seed's "unrealistic" generations, framed in red);
     - ``size spread <a>→<b>``: the spread of the generated shapes' sizes given one input (std over the K
       samples, mean over inputs) over the data's, U(0.3, 0.9)'s 0.173: 1 is as diverse as the data.
     """
@@ -129,8 +130,10 @@ def measure(model, test, factors: dict, n: int, seed: int, k: int = 8) -> dict[s
         flat = images.flatten(0, 1)
         distance, _, _ = nearest_shape(flat, b)
         sizes = read_size(flat, b).view(k, n)
-        out[f"coherence {a}→{b}"] = 100 * (read_filled(flat) == labels.repeat(k)).double().mean().item()
+        right = read_filled(flat) == labels.repeat(k)
+        out[f"coherence {a}→{b}"] = 100 * right.double().mean().item()
         out[f"off-data {a}→{b}"] = 100 * (distance > OFF_DATA).double().mean().item()
+        out[f"wrong or off-data {a}→{b}"] = 100 * (~right | (distance > OFF_DATA)).double().mean().item()
         out[f"size spread {a}→{b}"] = (torch.nan_to_num(sizes.std(0), 0.0).mean() / SIZE_STD).item()
     return out
 

@@ -59,7 +59,7 @@ def plot_latent_posteriors(points: torch.Tensor, square_size: torch.Tensor, fill
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=6, loc="lower right", markerscale=2)
         ax = fig.add_subplot(grid[1, i + 1])
-        ax.imshow(framed_tile(images[: ncol * ncol].cpu(), bad[: ncol * ncol].cpu(), ncol))
+        ax.imshow(framed_tile(1 - images[: ncol * ncol].cpu(), bad[: ncol * ncol].cpu(), ncol))   # black on white
         ax.set_title(f"circles generated ({int(bad.sum())}/{len(bad)} wrong or off-data)", fontsize=8)
         ax.axis("off")
     fig.tight_layout()

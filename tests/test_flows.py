@@ -8,6 +8,8 @@ import torch
 from mmvae_lib.models.distributions import Factorised
 from mmvae_lib.models.flows import FlowPosterior, FlowPosteriors, maf
 
+pytestmark = pytest.mark.usefixtures("one_thread")   # tiny models: one thread is far faster here
+
 
 def random_flow(seed=0, d=2, scale=1.0):
     """A MAF whose weights are drawn larger than at initialisation, so that it bends the base visibly."""

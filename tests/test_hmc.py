@@ -5,6 +5,8 @@ import torch
 
 from mmvae_lib.models.hmc import HMCSettings, hmc
 
+pytestmark = pytest.mark.usefixtures("one_thread")   # tiny models: one thread is far faster here
+
 
 def gaussian_experts(seed=0, d=2, n_experts=3):
     """Correlated Gaussian experts N(μ_j, Σ_j) and the prior N(0, I)."""

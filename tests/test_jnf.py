@@ -16,6 +16,8 @@ from mmvae_lib.models.jnf import DIVIDE_PRIOR, OneStratum, SubsetPosterior
 from mmvae_lib.models.projectors import Projector
 from mmvae_lib.objectives import OBJECTIVES
 
+pytestmark = pytest.mark.usefixtures("one_thread")   # tiny models: one thread is far faster here
+
 
 class Split(nn.Module):
     """x (B, 2D) → (loc, raw scale) = its two halves: a posterior whose parameters the test chooses."""

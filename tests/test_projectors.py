@@ -7,6 +7,8 @@ import torch
 
 from mmvae_lib.models.projectors import Projector, cca_correlation, contrastive_loss, dcca_loss, info_nce
 
+pytestmark = pytest.mark.usefixtures("one_thread")   # tiny models: one thread is far faster here
+
 
 def views(seed=0, b=2000, e=5):
     g = torch.Generator().manual_seed(seed)

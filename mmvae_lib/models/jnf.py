@@ -113,12 +113,19 @@ class SubsetPosterior:
     def sample(self, k: int, generator: torch.Generator | None = None) -> HMCResult:
         """K HMC samples per datapoint: z ``(K, B, D)``, acceptance rates ``(K, B)``. Each of the K·B chains
         starts from a draw of one expert picked uniformly (from ``generator``). No gradient."""
-        with torch.no_grad():
-            start = self.experts.rsample(k, generator)                          # (K, S, B, D)
-        n_experts, b, d = start.shape[1], start.shape[2], start.shape[3]
+        base = self.experts.base
+        eps = base.noise(k, generator)                                          # (K, S, B, D)
+        n_experts, b, d = eps.shape[1], eps.shape[2], eps.shape[3]
         pick = torch.randint(n_experts, (k, b), generator=generator,
-                             device=generator.device if generator is not None else start.device).to(start.device)
-        z0 = start.gather(1, pick[:, None, :, None].expand(k, 1, b, d))[:, 0]  # (K, B, D)
+                             device=generator.device if generator is not None else eps.device).to(eps.device)
+        z0 = torch.empty(k, b, d, dtype=eps.dtype, device=eps.device)
+        with torch.no_grad():        # each chain's start through its own expert's flow only (D passes each)
+            for s in range(n_experts):
+                ks, bs = torch.nonzero(pick == s, as_tuple=True)
+                if len(ks):
+                    expert = FlowPosterior(Factorised("normal", base.loc[s, bs], base.scale[s, bs]),
+                                           self.experts.flows[s])
+                    z0[ks, bs] = expert.transform(eps[ks, s, bs])
 
         def log_density(flat: Tensor) -> Tensor:                              # (K·B, D) → (K·B,)
             return self.log_density(flat.view(k, b, d)).reshape(-1)

@@ -4,12 +4,13 @@ Multimodal VAEs" (Senellart & Allassonnière).
 
 The pipeline, one package per step, shared by every experiment:
 
-    datasets → models (distributions, likelihoods, modalities, MMVAE / MVAE / MoPoE / VAE)
+    datasets → models (distributions, likelihoods, modalities, MMVAE / MVAE / MoPoE / VAE, JNF with flows and HMC)
              → objectives (log importance weights → bounds; estimators with their gradient surrogates)
              → training (a recipe of stages, resumable) → metrics → reporting (tables, figures)
 
-Around it: ``experiments/`` (MNIST-SVHN, ...: each its data, networks, judges, paper numbers and notebook
-functions), ``theory/`` (notebook 02's linear-Gaussian model), and the run's plumbing: :mod:`profiles` (the
+Around it: ``experiments/`` (MNIST-SVHN, the JNF toy, ...: each its data, networks, judges, paper numbers and
+notebook functions), ``theory/`` (closed forms: notebook 02's linear-Gaussian model, JNF's Gaussian subset
+posterior), and the run's plumbing: :mod:`profiles` (the
 one knob), :mod:`paths`, :mod:`numerics` (reproducibility), :mod:`speed` (fast paths), :mod:`workers`
 (parallel jobs), :mod:`paper` (the papermill run), :mod:`regression` (checks of trained numbers).
 

@@ -92,12 +92,52 @@ class OwnModalitiesSettings:
 
 
 @dataclass(frozen=True)
+class JNFSettings:
+    """JNF and JNF-Shared on one dataset (notebooks 11-13; :mod:`mmvae_lib.training.jnf`). Stage 1 (the
+    joint model) trains ``joint_epochs``, stage 2 (the unimodal flow posteriors) ``unimodal_epochs``; the
+    projectors of JNF-Shared are pretrained in their own stage (``dcca_epochs`` / ``contrastive_epochs``)."""
+
+    latent_dim: int
+    joint_epochs: int             # stage 1: joint encoder and decoders, β-ELBO
+    unimodal_epochs: int          # stage 2: unimodal encoders and flows, joint model frozen
+    dcca_epochs: int              # JNF-Shared (DCCA): projector pretraining
+    contrastive_epochs: int       # JNF-Shared (contrastive): projector pretraining
+    batch_size: int
+    projector_batch_size: int
+    seeds: tuple[int, ...]        # one model per seed; tables report every seed
+    flow_transforms: int          # MADE blocks per masked autoregressive flow
+    flow_hidden: tuple[int, ...]  # hidden layers of each MADE block
+    dcca_dim: int                 # DCCA embedding size
+    contrastive_dim: int          # contrastive embedding size
+    hmc_steps: int                # subset posteriors (1 < |S| < M): HMC steps
+    hmc_leapfrog: int             # leapfrog steps per HMC step
+    eval_points: int              # test items scored (coherence, posterior fit) and prior samples
+    lr: float = 1e-3              # Adam (amsgrad), stages 1 and 2
+    projector_lr: float = 1e-3
+    beta: float = 1.0             # stage 1 KL weight (JNF, JNF-DCCA)
+    beta_contrastive: float = 1.0  # stage 1 KL weight of the joint model under JNF-Shared (contrastive)
+    temperature: float = 0.1      # InfoNCE temperature
+    hmc_step_size: float = 0.01
+
+
+@dataclass(frozen=True)
+class JNFToySettings(JNFSettings):
+    """Notebook 11, the seed's Figure 2: squares and circles sharing filled/empty, a 2-D latent."""
+
+    n_train: int = 0              # training pairs (generated, mmvae_lib.experiments.toy_shapes.data)
+    n_test: int = 0               # test pairs
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     mnist_svhn: MNISTSVHNSettings
     theory: TheorySizes
     own_modalities: OwnModalitiesSettings
     polymnist: PolyMNISTSettings
+    jnf_toy: JNFToySettings
+    jnf_mnist_svhn: JNFSettings
+    jnf_polymnist: JNFSettings
 
     def with_settings(self, section: str, **fields) -> "Profile":
         """This profile with some fields of one section replaced (tests, one-off runs)."""
@@ -120,6 +160,18 @@ PROFILES: dict[str, Profile] = {
             mmvae_objective="moe_elbo", mmvae_k=1, mmvae_epochs=1, mmvae_batch_size=32, mmvae_lr=1e-3,
             mvae_epochs=1, mvae_lr=1e-3, mvae_subsets=1, mopoe_epochs=1, mopoe_lr=1e-3, batch_size=32, beta=1.0,
             seeds=(0,), classifier_epochs=3, joint_samples=100),
+        jnf_toy=JNFToySettings(
+            latent_dim=2, joint_epochs=3, unimodal_epochs=3, dcca_epochs=2, contrastive_epochs=2, batch_size=128,
+            projector_batch_size=256, seeds=(0,), flow_transforms=2, flow_hidden=(64, 64), dcca_dim=2,
+            contrastive_dim=2, hmc_steps=20, hmc_leapfrog=5, eval_points=256, n_train=2_000, n_test=500),
+        jnf_mnist_svhn=JNFSettings(
+            latent_dim=20, joint_epochs=1, unimodal_epochs=1, dcca_epochs=1, contrastive_epochs=1, batch_size=64,
+            projector_batch_size=128, seeds=(0,), flow_transforms=2, flow_hidden=(64, 64), dcca_dim=9,
+            contrastive_dim=10, hmc_steps=10, hmc_leapfrog=5, eval_points=256, beta=0.5, beta_contrastive=2.5),
+        jnf_polymnist=JNFSettings(
+            latent_dim=32, joint_epochs=1, unimodal_epochs=1, dcca_epochs=1, contrastive_epochs=1, batch_size=64,
+            projector_batch_size=128, seeds=(0,), flow_transforms=2, flow_hidden=(64, 64), dcca_dim=10,
+            contrastive_dim=10, hmc_steps=10, hmc_leapfrog=5, eval_points=256, projector_lr=1e-4),
     ),
     "cpu": Profile(
         name="cpu",
@@ -140,6 +192,18 @@ PROFILES: dict[str, Profile] = {
             mmvae_objective="moe_elbo", mmvae_k=1, mmvae_epochs=10, mmvae_batch_size=32, mmvae_lr=1e-3,
             mvae_epochs=10, mvae_lr=1e-3, mvae_subsets=1, mopoe_epochs=10, mopoe_lr=1e-3, batch_size=32,
             beta=1.0, seeds=(0, 1), classifier_epochs=20, joint_samples=1_000),
+        jnf_toy=JNFToySettings(
+            latent_dim=2, joint_epochs=20, unimodal_epochs=20, dcca_epochs=10, contrastive_epochs=10, batch_size=256,
+            projector_batch_size=800, seeds=(0,), flow_transforms=2, flow_hidden=(128, 128, 128), dcca_dim=2,
+            contrastive_dim=2, hmc_steps=100, hmc_leapfrog=10, eval_points=2_000, n_train=20_000, n_test=2_000),
+        jnf_mnist_svhn=JNFSettings(
+            latent_dim=20, joint_epochs=10, unimodal_epochs=5, dcca_epochs=5, contrastive_epochs=5, batch_size=128,
+            projector_batch_size=800, seeds=(0, 1), flow_transforms=2, flow_hidden=(128, 128, 128), dcca_dim=9,
+            contrastive_dim=10, hmc_steps=100, hmc_leapfrog=10, eval_points=2_000, beta=0.5, beta_contrastive=2.5),
+        jnf_polymnist=JNFSettings(   # not timed yet: set by notebook 13's author
+            latent_dim=64, joint_epochs=10, unimodal_epochs=5, dcca_epochs=5, contrastive_epochs=5, batch_size=256,
+            projector_batch_size=500, seeds=(0, 1), flow_transforms=2, flow_hidden=(128, 128, 128), dcca_dim=10,
+            contrastive_dim=10, hmc_steps=100, hmc_leapfrog=10, eval_points=1_000, projector_lr=1e-4),
     ),
     "full": Profile(
         name="full",
@@ -162,6 +226,39 @@ PROFILES: dict[str, Profile] = {
             mmvae_objective="moe_dreg_looser", mmvae_k=10, mmvae_epochs=100, mmvae_batch_size=32, mmvae_lr=1e-3,
             mvae_epochs=500, mvae_lr=5e-4, mvae_subsets=1, mopoe_epochs=400, mopoe_lr=1e-3, batch_size=256,
             beta=2.5, seeds=(0, 1, 2, 3), classifier_epochs=30, joint_samples=10_000),
+        # The authors' toy (AgatheSenellart/mmvae@5c22263 src/configs_experiments/circles/jmvae_nf_dcca.json:
+        # latent 2, batch 256, lr 1e-3, 300 epochs of which 150 warm-up, beta 1, MAF flows) on their dataset
+        # size (bin/make-circles-squares.py: 200,000 pairs, 70/30 split). DCCA/contrastive settings for the
+        # toy are not in their configs: MNIST-SVHN's (below) with a 2-D embedding (the shared factor is 1 bit).
+        jnf_toy=JNFToySettings(
+            latent_dim=2, joint_epochs=150, unimodal_epochs=150, dcca_epochs=100, contrastive_epochs=150,
+            batch_size=256, projector_batch_size=800, seeds=(0,), flow_transforms=2, flow_hidden=(128, 128, 128),
+            dcca_dim=2, contrastive_dim=2, hmc_steps=100, hmc_leapfrog=10, eval_points=10_000, n_train=140_000,
+            n_test=60_000),
+        # MNIST-SVHN, the authors' configurations (paper-facts.md, Seed 002; AgatheSenellart/mmvae
+        # src/configs_experiments/mnist_svhn/{jmvae_nf,jmvae_nf_dcca}.json; MultiVae@3bf4545^
+        # examples/mnist_svhn/{config1,jnf,jnfd}.py): latent 20, batch 128, Adam lr 1e-3, 200 epochs of which
+        # 100 warm-up (stage 1), beta 0.5 (JNF, JNF-DCCA) and 2.5 (contrastive); DCCA 100 epochs, batch 800,
+        # embedding 9 (mmvae src/bivae/dcca/trainings/main_mnist_svhn.py: RMSprop lr 1e-3); contrastive
+        # pretraining 150 epochs, temperature 0.1, embedding 10 (its batch is not published: the DCCA one);
+        # MAF 2 blocks of 3 x 128 (pythae MAFConfig defaults); HMC 100 steps, 10 leapfrog steps of 0.01
+        # (MultiVae jnf_model.encode); 4 seeds. Data: the mnist_svhn section's (dm 20, the MMVAE paper's) so
+        # that all models see the same pairs; the authors paired with dm 5 (4 times fewer steps per epoch).
+        jnf_mnist_svhn=JNFSettings(
+            latent_dim=20, joint_epochs=100, unimodal_epochs=100, dcca_epochs=100, contrastive_epochs=150,
+            batch_size=128, projector_batch_size=800, seeds=(0, 1, 2, 3), flow_transforms=2,
+            flow_hidden=(128, 128, 128), dcca_dim=9, contrastive_dim=10, hmc_steps=100, hmc_leapfrog=10,
+            eval_points=10_000, beta=0.5, beta_contrastive=2.5),
+        # PolyMNIST, the authors' benchmark (nips_experiments@817b129 comparison_on_mmnist/{config2,jnf,jnfd}.py):
+        # latent 512, batch 256, Adam lr 1e-3, beta 1, JNF 400 epochs joint + 200 unimodal; JNF-DCCA 200 DCCA
+        # epochs (batch 500, lr 1e-4) before them; seeds 0-3. DCCA embedding 10 and contrastive 10 with
+        # temperature 0.1 from paper-facts.md (the benchmark scripts use a DCCA embedding of 20); contrastive
+        # epochs not published: the DCCA ones. HMC and flows as above.
+        jnf_polymnist=JNFSettings(
+            latent_dim=512, joint_epochs=400, unimodal_epochs=200, dcca_epochs=200, contrastive_epochs=200,
+            batch_size=256, projector_batch_size=500, seeds=(0, 1, 2, 3), flow_transforms=2,
+            flow_hidden=(128, 128, 128), dcca_dim=10, contrastive_dim=10, hmc_steps=100, hmc_leapfrog=10,
+            eval_points=10_000, projector_lr=1e-4),
     ),
 }
 

@@ -201,3 +201,15 @@ def test_evaluate_may_not_overwrite_the_training_record(tmp_path):
         with pytest.raises(ValueError, match=key):
             train(model(), Stage("s", "moe_elbo", epochs=1, batch_size=20), tiny_pairs(), tmp_path / key,
                   progress=False, evaluate=lambda m, key=key: {key: 0.0})
+
+
+def test_fixed_options_give_the_same_keywords_every_step_and_a_stable_checkpoint_name(tmp_path):
+    """FixedOptions(beta=0.5) passes beta=0.5 at every step; equal options give equal checkpoint names (its
+    repr names the values, no memory address), other values another name."""
+    options = trainer.FixedOptions(beta=0.5)
+    assert options(0) == options(99) == {"beta": 0.5}
+    assert repr(options) == "FixedOptions(beta=0.5)" and options == trainer.FixedOptions(beta=0.5)
+    def path(beta):
+        return checkpoint_path(model(), [Stage("s", "mvae", epochs=1, options=trainer.FixedOptions(beta=beta))],
+                               tiny_pairs(), tmp_path / "run", 0)
+    assert path(0.5) == path(0.5) != path(2.5)

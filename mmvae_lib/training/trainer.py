@@ -56,6 +56,26 @@ class KLAnnealing:
         return {"beta": min(1.0, (step + 1) / self.steps)}
 
 
+class FixedOptions:
+    """Per-step options that are the same at every step, e.g. ``FixedOptions(beta=0.5)`` (JNF's β-ELBO) or
+    ``FixedOptions(temperature=0.1)``. Its repr (part of the checkpoint's fingerprint) names the values."""
+
+    def __init__(self, **values):
+        self.values = tuple(sorted(values.items()))
+
+    def __call__(self, step: int) -> dict:
+        return dict(self.values)
+
+    def __repr__(self) -> str:
+        return "FixedOptions(" + ", ".join(f"{k}={v!r}" for k, v in self.values) + ")"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, FixedOptions) and self.values == other.values
+
+    def __hash__(self) -> int:
+        return hash(self.values)
+
+
 @dataclass(frozen=True)
 class Stage:
     """One stage of a training recipe. ``update``: names of the model's submodules or parameters this stage

@@ -1,0 +1,146 @@
+"""Notebook 11, the inference gap on the toy (the seed's Figure 2): one joint model of squares and circles
+with a 2-D latent, and three unimodal posteriors fitted to it, q(z | x_square) as a diagonal Gaussian, as a
+flow (JNF), and as a flow on a DCCA projection (JNF-Shared). Trained once per (profile, variant, seed),
+cached under ``outputs/<profile>/checkpoints/jnf_toy``.
+
+What the notebook measures, per variant (:func:`measure`): the gap KL(q(z | X) || q_m(z | x_m)); the class
+coherence of cross-generations (judged exactly, :func:`mmvae_lib.experiments.toy_shapes.data.read_filled`);
+how many cross-generations are shapes of the dataset at all (:func:`...data.nearest_shape`); and their
+diversity (the spread of the generated circles' sizes given one square, against the data's).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from mmvae_lib.experiments.toy_shapes.data import NAMES, RADIUS_RANGE, nearest_shape, read_filled, read_size, shapes
+from mmvae_lib.experiments.toy_shapes.networks import toy_model
+from mmvae_lib.metrics import coherence
+from mmvae_lib.metrics.inference_gap import joint_to_unimodal_kl
+from mmvae_lib.paths import output_dir
+from mmvae_lib.profiles import JNFToySettings, Profile, get_profile
+from mmvae_lib.training import jnf as recipes
+from mmvae_lib.workers import Job, run_jobs
+
+VARIANTS = ("gaussian", "jnf", "jnf_dcca")
+LABELS = {"gaussian": "diagonal Gaussian", "jnf": "flow (JNF)", "jnf_dcca": "flow on DCCA g(x) (JNF-Shared)",
+          "jnf_contrastive": "flow on contrastive g(x) (JNF-Shared)"}
+DATA_SEED = 0            # every model seed trains on the same generated pairs
+OFF_DATA = 0.05          # a generation further than this (fraction of pixels) from every dataset shape is off-data
+SIZE_STD = (RADIUS_RANGE[1] - RADIUS_RANGE[0]) / math.sqrt(12)   # std of U(0.3, 0.9): the data's size spread
+
+
+def settings(profile: Profile | str) -> JNFToySettings:
+    return get_profile(profile).jnf_toy
+
+
+def toy_data(profile: Profile | str, split: str):
+    """``(TensorDataset, factors)`` of the profile's ``split`` (n_train or n_test pairs)."""
+    s = settings(profile)
+    return shapes(s.n_train if split == "train" else s.n_test, DATA_SEED, split)
+
+
+def _checkpoints(profile) -> Path:
+    return output_dir(get_profile(profile).name, "checkpoints") / "jnf_toy"
+
+
+def _build(profile, seed):
+    s = settings(profile)
+    return lambda variant: toy_model(variant, s, seed)
+
+
+def train_joint_job(profile: Profile | str, seed: int, *, on_epoch_end=None) -> list[dict]:
+    """Stage 1 for ``seed`` (a :class:`mmvae_lib.workers.Job`): the joint model every variant shares."""
+    s = settings(profile)
+    return recipes.train_joint(_build(profile, seed), s.beta, s, toy_data(profile, "train")[0], _checkpoints(profile),
+                               seed=seed, on_epoch_end=on_epoch_end)[1]
+
+
+def train_one(profile: Profile | str, variant: str, seed: int, *, on_epoch_end=None, device=None):
+    """Train (or load) one variant on its joint model: ``(model, history)``."""
+    return recipes.train_variant(_build(profile, seed), variant, settings(profile), toy_data(profile, "train")[0],
+                                 _checkpoints(profile), seed=seed, device=device, on_epoch_end=on_epoch_end)
+
+
+def _variant_job(profile, variant, seed, *, on_epoch_end=None) -> list[dict]:
+    return train_one(profile, variant, seed, on_epoch_end=on_epoch_end)[1]
+
+
+def trained_variants(profile: Profile | str, variants=VARIANTS, *, workers: int | None = None,
+                     progress: bool = True) -> dict:
+    """Every variant for every seed of the profile: the joint models first, then the variants, in parallel
+    one-thread workers. ``{(variant, seed): (model, history)}``, loaded from the checkpoints."""
+    s = settings(profile)
+    name = get_profile(profile).name
+    run_jobs([Job(f"joint seed {seed}", train_joint_job, dict(profile=name, seed=seed), s.joint_epochs)
+              for seed in s.seeds], workers=workers, progress=progress, description=f"toy joint models ({name})")
+    epochs = {"gaussian": s.unimodal_epochs, "jnf": s.unimodal_epochs,
+              "jnf_dcca": s.dcca_epochs + s.unimodal_epochs, "jnf_contrastive": s.contrastive_epochs + s.unimodal_epochs}
+    run_jobs([Job(f"{v} seed {seed}", _variant_job, dict(profile=name, variant=v, seed=seed), epochs[v])
+              for seed in s.seeds for v in variants], workers=workers, progress=progress,
+             description=f"toy unimodal posteriors ({name})")
+    return {(v, seed): train_one(profile, v, seed) for seed in s.seeds for v in variants}
+
+
+# --- measurements ------------------------------------------------------------------------------------
+
+class ShapeJudge(nn.Module):
+    """:func:`read_filled` as a classifier (logits for empty, filled), so that the library's coherence
+    functions judge the toy's generations exactly."""
+
+    def forward(self, images: Tensor) -> Tensor:
+        filled = read_filled(images).float()
+        return torch.stack([1 - filled, filled], dim=-1)
+
+
+@torch.no_grad()
+def generations_given(model, x: Tensor, m: int, k: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """K latents z ~ q(z | x_m) per item of ``x`` ``(B, ...)`` and the other modality decoded from them:
+    ``(z (K, B, D), images (K, B, 1, 32, 32))``."""
+    xs = [None] * model.n_modalities
+    xs[m] = x
+    z = model.posterior(xs, [m]).rsample(k, generator)[0]                   # (K, B, D)
+    n = 1 - m
+    return z, model.likelihoods[n].mean(model.decode(z, n))
+
+
+@torch.no_grad()
+def measure(model, test, factors: dict, n: int, seed: int, k: int = 8) -> dict[str, float]:
+    """The numbers of notebook 11 for one model, on the first ``n`` test pairs (K cross-generations each):
+
+    - ``KL gap <name>``: KL(q(z | X) || q(z | x_name)), nats (K samples per pair);
+    - ``coherence <a>→<b>``: % of generations from z ~ q(z | x_a) whose class the judge reads as x_a's;
+    - ``off-data <a>→<b>``: % of those generations that are no shape of the dataset (> 5 % of pixels off
+      the nearest one);
+    - ``wrong or off-data <a>→<b>``: % that are either (the seed's "unrealistic" generations, framed in red);
+    - ``size spread <a>→<b>``: the spread of the generated shapes' sizes given one input (std over the K
+      samples, mean over inputs) over the data's, U(0.3, 0.9)'s 0.173: 1 is as diverse as the data.
+    """
+    g = torch.Generator().manual_seed(seed)
+    xs = [x[:n] for x in test.modalities]
+    labels = factors["filled"][:n]
+    out = {}
+    for name, value in zip(NAMES, joint_to_unimodal_kl(model, xs, k, g)):
+        out[f"KL gap {name}"] = value.item()
+    for m, (a, b) in enumerate((NAMES, NAMES[::-1])):
+        _, images = generations_given(model, xs[m], m, k, g)                 # (K, n, 1, 32, 32)
+        flat = images.flatten(0, 1)
+        distance, _, _ = nearest_shape(flat, b)
+        sizes = read_size(flat, b).view(k, n)
+        right = read_filled(flat) == labels.repeat(k)
+        out[f"coherence {a}→{b}"] = 100 * right.double().mean().item()
+        out[f"off-data {a}→{b}"] = 100 * (distance > OFF_DATA).double().mean().item()
+        out[f"wrong or off-data {a}→{b}"] = 100 * (~right | (distance > OFF_DATA)).double().mean().item()
+        out[f"size spread {a}→{b}"] = (torch.nan_to_num(sizes.std(0), 0.0).mean() / SIZE_STD).item()
+    return out
+
+
+def check_coherence_with_library(model, test, factors, n: int, seed: int) -> dict:
+    """The library's :func:`mmvae_lib.metrics.coherence.cross_coherence` with the exact judge (one sample
+    per input): ``{(m, n): (micro, per-class)}``. The same quantity as :func:`measure`'s coherence with K = 1."""
+    judge = ShapeJudge()
+    return coherence.cross_coherence(model, [x[:n] for x in test.modalities], factors["filled"][:n],
+                                     [judge, judge], torch.Generator().manual_seed(seed))

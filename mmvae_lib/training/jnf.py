@@ -1,0 +1,97 @@
+"""JNF's training recipes on the staged trainer (:func:`mmvae_lib.training.train`), for any dataset.
+
+One joint model per (dataset, β, seed) is trained once (stage 1) and shared by the variants built on it,
+each of which copies it and trains its own stages with the joint model frozen:
+
+    joint:            [joint (β-ELBO: joint encoder, decoders)]
+    gaussian, jnf:    [unimodal (encoders; the flows for jnf)]
+    jnf_dcca:         [dcca (projectors only), unimodal (encoders, flows on g_m(x_m))]
+    jnf_contrastive:  [contrastive (projectors only), unimodal (...)]
+
+The authors pretrain the projectors before stage 1 (their joint encoder starts from copies of them);
+here the projectors and the joint model do not depend on each other, so the order does not matter and
+the joint model is shared. A variant's checkpoint is named after the joint checkpoint it starts from
+(whose name fingerprints the joint recipe, data, architecture and seed), so a changed joint model never
+loads a stale variant.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from mmvae_lib.models.jnf import JNF, copy_joint_model
+from mmvae_lib.profiles import JNFSettings
+from mmvae_lib.training.trainer import FixedOptions, Stage, checkpoint_path, train
+
+# name → (with flows, the projector stage's objective or None)
+VARIANTS: dict[str, tuple[bool, str | None]] = {
+    "gaussian": (False, None),
+    "jnf": (True, None),
+    "jnf_dcca": (True, "dcca"),
+    "jnf_contrastive": (True, "contrastive"),
+}
+
+
+def check_variant(variant: str) -> tuple[bool, str | None]:
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {sorted(VARIANTS)}, got {variant!r}")
+    return VARIANTS[variant]
+
+
+def beta_of(variant: str, s: JNFSettings) -> float:
+    """The stage-1 KL weight the variant's joint model is trained with (the authors' differs for the
+    contrastive variant)."""
+    check_variant(variant)
+    return s.beta_contrastive if variant == "jnf_contrastive" else s.beta
+
+
+def joint_stages(s: JNFSettings, beta: float) -> list[Stage]:
+    """Stage 1: the β-ELBO of the joint encoder and decoders."""
+    return [Stage("joint", "jnf_joint_elbo", epochs=s.joint_epochs, batch_size=s.batch_size, lr=s.lr,
+                  update=JNF.JOINT_PARTS, options=FixedOptions(beta=beta))]
+
+
+def variant_stages(variant: str, model: JNF, s: JNFSettings) -> list[Stage]:
+    """The variant's own stages, after the joint model: its projector stage if any, then stage 2."""
+    _, projector = check_variant(variant)
+    stages = []
+    if projector == "dcca":
+        stages.append(Stage("dcca", "dcca", epochs=s.dcca_epochs, batch_size=s.projector_batch_size,
+                            lr=s.projector_lr, update=JNF.PROJECTOR_PARTS))
+    elif projector == "contrastive":
+        stages.append(Stage("contrastive", "contrastive", epochs=s.contrastive_epochs,
+                            batch_size=s.projector_batch_size, lr=s.projector_lr, update=JNF.PROJECTOR_PARTS,
+                            options=FixedOptions(temperature=s.temperature)))
+    stages.append(Stage("unimodal", "jnf_unimodal", epochs=s.unimodal_epochs, batch_size=s.batch_size, lr=s.lr,
+                        update=model.unimodal_parts))
+    return stages
+
+
+def train_joint(build: Callable[[str], JNF], beta: float, s: JNFSettings, data, checkpoints: str | os.PathLike, *,
+                seed: int, device: str | None = None, progress: bool = False,
+                on_epoch_end=None) -> tuple[JNF, list[dict], Path]:
+    """Train (or resume, or load) the joint model ``build("jnf")`` with :func:`joint_stages` at ``beta``:
+    ``(model, history, checkpoint path)``, the checkpoint ``<checkpoints>/joint_b<β>_s<seed>_<fingerprint>.pt``."""
+    name = Path(checkpoints) / f"joint_b{beta:g}_s{seed}"
+    model, stages = build("jnf"), joint_stages(s, beta)
+    history = train(model, stages, data, name, seed=seed, device=device, progress=progress,
+                    on_epoch_end=on_epoch_end)
+    return model, history, checkpoint_path(model, stages, data, name, seed)
+
+
+def train_variant(build: Callable[[str], JNF], variant: str, s: JNFSettings, data, checkpoints: str | os.PathLike,
+                  *, seed: int, device: str | None = None, progress: bool = False, on_epoch_end=None,
+                  evaluate=None) -> tuple[JNF, list[dict]]:
+    """Train (or resume, or load) ``variant`` of ``build(variant)``: its joint model (:func:`train_joint`;
+    trained here unless already), then the variant given the joint weights (:func:`variant_stages`).
+    Returns the trained variant and the two histories joined (stage 1's records first, the variant's
+    epochs numbered after them). ``evaluate`` runs after each epoch of the variant's stages."""
+    joint, joint_history, joint_path = train_joint(build, beta_of(variant, s), s, data, checkpoints, seed=seed,
+                                                   device=device, progress=progress, on_epoch_end=on_epoch_end)
+    model = copy_joint_model(build(variant), joint.cpu())
+    history = train(model, variant_stages(variant, model, s), data,
+                    Path(checkpoints) / f"{variant}_s{seed}_from_{joint_path.stem}", seed=seed, device=device,
+                    progress=progress, on_epoch_end=on_epoch_end, evaluate=evaluate)
+    offset = len(joint_history)
+    return model, joint_history + [{**h, "epoch": h["epoch"] + offset} for h in history]

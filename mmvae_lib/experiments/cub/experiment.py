@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-from mmvae_lib.experiments.cub.correlation import CorrelationJudge, JudgeSettings, cached_judge
+from mmvae_lib.experiments.cub.correlation import CorrelationJudge, JudgeSettings, cached_judge, judge_path
 from mmvae_lib.experiments.cub.data import CUBData, CUBPairs, load_cub
 from mmvae_lib.experiments.cub.networks import cub_model
 from mmvae_lib.paths import output_dir
@@ -142,14 +142,16 @@ def fit_one_judge(profile: Profile | str, seed: int, *, on_epoch_end=None) -> No
 
 def correlation_judges(profile: Profile | str, *, data: CUBData | None = None, workers: int | None = None,
                        progress: bool = True) -> dict[int, CorrelationJudge]:
-    """The profile's judges, one per judge seed, fitted in parallel workers once and cached:
-    ``{seed: judge}``."""
+    """The profile's judges, one per judge seed: those not cached yet are fitted in parallel workers, then
+    all are loaded; ``{seed: judge}``."""
     s = settings(profile)
     name = get_profile(profile).name
-    jobs = [Job(f"judge seed {seed}", fit_one_judge, dict(profile=name, seed=seed)) for seed in s.judge_seeds]
-    run_jobs(jobs, workers=workers, progress=progress, description=f"FastText + CCA ({name})")
     data = data if data is not None else paper_data(profile)
-    return {seed: cached_judge(data, judge_settings(profile, seed), output_dir(name, "cache")) for seed in s.judge_seeds}
+    cache = output_dir(name, "cache")
+    missing = [seed for seed in s.judge_seeds if not judge_path(cache, data, judge_settings(profile, seed)).exists()]
+    jobs = [Job(f"judge seed {seed}", fit_one_judge, dict(profile=name, seed=seed)) for seed in missing]
+    run_jobs(jobs, workers=workers, progress=progress, description=f"FastText + CCA ({name})")
+    return {seed: cached_judge(data, judge_settings(profile, seed), cache) for seed in s.judge_seeds}
 
 
 # --- command line ---------------------------------------------------------------------------------------

@@ -81,8 +81,9 @@ def resnet101_trunk(path: str | os.PathLike) -> tuple[nn.Module, str]:
     from mmvae_lib._torchvision import import_torchvision
 
     name = check_weights(path)
-    network = import_torchvision().models.resnet101(weights=None)
-    network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    with torch.device("meta"):                        # no random initialisation: every tensor comes from the file
+        network = import_torchvision().models.resnet101(weights=None)
+    network.load_state_dict(torch.load(path, map_location="cpu", weights_only=True), assign=True)
     network.fc = nn.Identity()
     return network.eval(), name
 
@@ -101,10 +102,10 @@ def load_image(path: str | os.PathLike, *, normalise: bool = False) -> tuple[Ten
         side = min(w, h)
         square = image.crop(((w - side) // 2, (h - side) // 2, (w - side) // 2 + side, (h - side) // 2 + side))
         thumb = square.resize((THUMBNAIL, THUMBNAIL), Image.Resampling.BILINEAR)
-    x = torch.from_numpy(np.asarray(resized, dtype=np.float32) / 255).permute(2, 0, 1)
+    x = torch.from_numpy(np.array(resized, dtype=np.float32) / 255).permute(2, 0, 1)
     if normalise:
         x = (x - torch.tensor(IMAGENET_MEAN)[:, None, None]) / torch.tensor(IMAGENET_STD)[:, None, None]
-    return x, torch.from_numpy(np.asarray(thumb, dtype=np.uint8)).permute(2, 0, 1).contiguous()
+    return x, torch.from_numpy(np.array(thumb, dtype=np.uint8)).permute(2, 0, 1).contiguous()
 
 
 @torch.no_grad()

@@ -120,3 +120,34 @@ def lengths(ids: Tensor) -> Tensor:
     is_eos = ids == EOS
     first = torch.where(is_eos.any(1), is_eos.float().argmax(1), torch.full((ids.shape[0],), ids.shape[1] - 1))
     return first + 1
+
+
+# Real CUB's captions as the released code reads them (Reed et al.'s captions in the released cub.zip),
+# tokenised with nltk 3.10's Punkt and Treebank tokenisers: the 29,330 test captions (2,933 images × 10) for
+# lengths and types; the vocabulary size is the one the released models hard-code (training captions).
+REAL_CUB_CAPTIONS = {
+    "captions (test)": 29_330, "tokens per caption, mean": 17.05, "words per caption, mean": 15.17,
+    "tokens per caption, median": 16, "tokens per caption, max": 72, "captions longer than 31 tokens (%)": 2.2,
+    "vocabulary (training, count > 3, with specials)": 1_590, "token types (test)": 2_392,
+    "token types seen more than 3 times (test)": 993,
+}
+
+
+def caption_statistics(train: Sequence[Sequence[str]], test: Sequence[Sequence[str]], vocabulary: Vocabulary,
+                       max_length: int = MAX_LENGTH) -> dict[str, float]:
+    """What :data:`REAL_CUB_CAPTIONS` measures, for token lists ``train`` and ``test`` (a word is a token with
+    a letter or digit), and the share of test tokens outside the vocabulary."""
+    lengths_ = torch.tensor([len(s) for s in test], dtype=torch.float64)
+    words = torch.tensor([sum(any(ch.isalnum() for ch in t) for t in s) for s in test], dtype=torch.float64)
+    counts = Counter(t for s in test for t in s)
+    index = vocabulary.index
+    unknown = sum(c for t, c in counts.items() if t not in index)
+    return {
+        "captions (test)": len(test), "tokens per caption, mean": round(lengths_.mean().item(), 2),
+        "words per caption, mean": round(words.mean().item(), 2),
+        "tokens per caption, median": int(lengths_.median().item()), "tokens per caption, max": int(lengths_.max().item()),
+        "captions longer than 31 tokens (%)": round(100 * (lengths_ > max_length - 1).double().mean().item(), 1),
+        "vocabulary (training, count > 3, with specials)": len(vocabulary), "token types (test)": len(counts),
+        "token types seen more than 3 times (test)": sum(c > MIN_COUNT for c in counts.values()),
+        "test tokens outside the vocabulary (%)": round(100 * unknown / sum(counts.values()), 2),
+    }

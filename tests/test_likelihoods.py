@@ -63,3 +63,28 @@ def test_fused_laplace_matches_elementwise_formula_and_gradients():
     ref_grads = torch.autograd.grad((ref * weights).sum(), (params, x))
     for a, b in zip(grads, ref_grads):
         torch.testing.assert_close(a, b)
+
+
+def test_categorical_ignore_index_leaves_padding_unscored():
+    """With ignore_index, the positions holding that category add nothing to log p(x | z) (the padding of
+    captions), while every other position, the other special tokens included, is scored as before; the
+    gradient reaching the logits at ignored positions is zero."""
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(3, 2, 6, 11, generator=g, requires_grad=True)
+    x = torch.tensor([[4, 0, 2, 1, 1, 1], [5, 6, 7, 8, 2, 1]])            # id 1 pads, 0 and 2 are scored
+    per_token = torch.distributions.Categorical(logits=logits).log_prob(x.expand(3, 2, 6))
+    ref = (per_token * (x != 1)).sum(-1)
+    ours = Likelihood("categorical", ignore_index=1).log_prob(logits, x)
+    torch.testing.assert_close(ours, ref)
+    (grad,) = torch.autograd.grad(ours.sum(), logits)
+    assert torch.all(grad[:, 0, 3:] == 0) and torch.all(grad[:, 1, 5] == 0) and grad[:, 0, :3].abs().sum() > 0
+    unmasked = Likelihood("categorical").log_prob(logits, x)
+    assert torch.all(unmasked < ours)                                    # padding costs nats when scored
+
+
+def test_ignore_index_only_for_categorical():
+    """ignore_index is refused on a continuous likelihood and must be a category id."""
+    with pytest.raises(ValueError, match="ignore_index"):
+        Likelihood("laplace", 0.1, ignore_index=0)
+    with pytest.raises(ValueError, match="ignore_index"):
+        Likelihood("categorical", ignore_index=-1)

@@ -3,6 +3,8 @@
 A decoder maps latents ``(N, D)`` to the parameters of its likelihood, ``(N, *event)`` (for Categorical
 ``(N, *event, V)`` logits). :class:`Likelihood` turns those parameters into log-densities of data
 ``(B, *event)``, means and samples. Laplace and Normal have a fixed scale (the paper fixes 0.75 on images).
+A Categorical likelihood may leave one category unscored (``ignore_index``): the padding of token sequences,
+whose positions then add nothing to log p(x | z).
 """
 from __future__ import annotations
 
@@ -66,24 +68,33 @@ _LOG_PROBS = {"laplace": _laplace, "normal": _normal, "bernoulli": _bernoulli, "
 @dataclass(frozen=True)
 class Likelihood:
     """One modality's likelihood: ``kind`` in laplace, normal, bernoulli, categorical; ``scale`` is the
-    fixed scale of laplace and normal (ignored otherwise)."""
+    fixed scale of laplace and normal (ignored otherwise). ``ignore_index`` (categorical only): a category
+    whose positions in the data are not scored, e.g. the padding token of captions, so that
+    log p(x | z) = Σ_{t: x_t ≠ ignore_index} log p(x_t | z)."""
 
     kind: str = "laplace"
     scale: float = 0.75
+    ignore_index: int | None = None
 
     def __post_init__(self):
         if self.kind not in _LOG_PROBS:
             raise ValueError(f"likelihood kind must be one of {sorted(_LOG_PROBS)}, got {self.kind!r}")
         if self.kind in ("laplace", "normal") and not self.scale > 0:
             raise ValueError(f"likelihood scale must be positive, got {self.scale!r}")
+        if self.ignore_index is not None and (self.kind != "categorical" or isinstance(self.ignore_index, bool)
+                                              or not isinstance(self.ignore_index, int) or self.ignore_index < 0):
+            raise ValueError(f"ignore_index is a category id >= 0 of a categorical likelihood, got "
+                             f"ignore_index={self.ignore_index!r} with kind={self.kind!r}")
 
     def log_prob(self, params: Tensor, x: Tensor) -> Tensor:
         """log p(x | z) summed over the event axes: params ``(..., B, *event[, V])``, x ``(B, *event)`` →
-        ``(..., B)``."""
+        ``(..., B)``. Positions where x equals ``ignore_index`` add 0."""
         event_dims = x.dim() - 1
         if self.kind == "laplace" and event_dims > 0:
             return _LaplaceLogProb.apply(params, x, self.scale, event_dims)
         elementwise = _LOG_PROBS[self.kind](params, x, self.scale)
+        if self.ignore_index is not None:
+            elementwise = elementwise.masked_fill(x == self.ignore_index, 0.0)
         return elementwise.flatten(-event_dims).sum(-1) if event_dims else elementwise
 
     def mean(self, params: Tensor) -> Tensor:

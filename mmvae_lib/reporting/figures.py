@@ -202,3 +202,27 @@ def plot_against_subset_size(points: pd.DataFrame, columns: Mapping[str, str], *
         fig.suptitle(title, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def plot_captioned(panels: Mapping[str, Sequence[tuple[torch.Tensor, str]]], *, width: float = 1.55,
+                   wrap: int = 24):
+    """Rows of images with their captions printed underneath (MMVAE Figure 7): ``panels`` maps a row title to
+    its (image ``(3, H, W)``, uint8 or in [0, 1]; caption) items."""
+    import textwrap
+
+    columns = max(len(items) for items in panels.values())
+    lines = max(len(textwrap.wrap(text, wrap)) or 1 for items in panels.values() for _, text in items)
+    fig, axes = _figure(len(panels), columns, (width * columns, len(panels) * (width + 0.13 * lines + 0.25)),
+                        squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for row, (title, items) in zip(axes, panels.items()):
+        row[0].set_title(title, fontsize=9, loc="left")
+        for ax, (image, text) in zip(row, items):
+            image = image.detach().cpu()
+            image = image.float() / 255 if image.dtype == torch.uint8 else image.float()
+            ax.imshow(image.clamp(0, 1).permute(1, 2, 0).numpy())
+            ax.text(0.5, -0.04, "\n".join(textwrap.wrap(text, wrap)), transform=ax.transAxes, ha="center", va="top",
+                    fontsize=6.5)
+    fig.subplots_adjust(hspace=0.15 + 0.09 * lines, wspace=0.08)
+    return fig

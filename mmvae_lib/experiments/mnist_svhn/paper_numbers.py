@@ -1,7 +1,8 @@
-"""The numbers the MMVAE paper publishes, one constant per table, keyed ``(row, column)`` as in the paper.
+"""The numbers the MMVAE paper publishes for MNIST-SVHN, one constant per table, keyed ``(row, column)`` as in
+the paper (Table 4, CUB, is in :mod:`mmvae_lib.experiments.cub.paper_numbers`).
 
-Values are as printed (accuracies and coherences in %, correlations as fractions). The extracted paper
-text lost Table 3's log p(x_m, x_n) column, so those entries are absent (reported as empty).
+Values are as printed (accuracies and coherences in %). The extracted paper text lost Table 3's
+log p(x_m, x_n) column, so those entries are absent (reported as empty).
 """
 
 # Table 1: digit accuracy (%) of a linear classifier on one posterior sample per input.
@@ -32,11 +33,4 @@ TABLE3_LIKELIHOODS = {
     ("m=SVHN, n=MNIST MVAE", "log p(x_m | x_m, x_n)"): 3395.12,
     ("m=SVHN, n=MNIST MVAE", "log p(x_m | x_m)"): 3536.86,
     ("m=SVHN, n=MNIST MVAE", "log p(x_m | x_n)"): -12747.50,
-}
-
-# Table 4: CUB image-sentence correlation (CCA).
-TABLE4_CUB_CORRELATION = {
-    ("MMVAE", "Joint"): 0.263, ("MMVAE", "Cross I→S"): 0.104, ("MMVAE", "Cross S→I"): 0.135,
-    ("MMVAE", "Ground truth"): 0.273,
-    ("MVAE", "Joint"): -0.095, ("MVAE", "Cross I→S"): 0.011, ("MVAE", "Cross S→I"): -0.013,
 }

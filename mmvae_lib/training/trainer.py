@@ -38,7 +38,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from mmvae_lib.objectives.estimators import OBJECTIVES
+from mmvae_lib.objectives import OBJECTIVES
 
 
 class TrainingDiverged(RuntimeError):

@@ -136,16 +136,21 @@ def recorded_values(outputs_root: Path, profile: str) -> dict:
     return json.loads(path.read_text())
 
 
-def update(profile: str = "smoke", outputs_root: Path | None = None) -> Path:
+def update(profile: str = "smoke", outputs_root: Path | None = None, *, merge: bool = False) -> Path:
     """Store the values of the last run (``outputs/<profile>/regression_values.json``) as the reference,
-    keeping the measured tolerances. Groups without a tolerance get none (the check will say so)."""
+    keeping the measured tolerances. Groups without a tolerance get none (the check will say so). With
+    ``merge``, groups the run did not record keep their stored values (a run of some notebooks only)."""
     from mmvae_lib.paths import outputs_root as default_root
 
     recorded = recorded_values(outputs_root or default_root(), profile)
     reference = load_reference(profile) or {"tolerances": {}, "measurement": {}}
     reference["profile"] = profile
-    reference["kinds"] = {group: entry["kind"] for group, entry in sorted(recorded.items())}
-    reference["values"] = {group: entry["values"] for group, entry in sorted(recorded.items())}
+    kinds = reference.get("kinds", {}) if merge else {}
+    values = reference.get("values", {}) if merge else {}
+    kinds.update({group: entry["kind"] for group, entry in recorded.items()})
+    values.update({group: entry["values"] for group, entry in recorded.items()})
+    reference["kinds"] = dict(sorted(kinds.items()))
+    reference["values"] = dict(sorted(values.items()))
     path = reference_path(profile)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(reference, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
@@ -199,7 +204,7 @@ def differing_checked_cells(root_a: Path, root_b: Path, profile: str) -> list[st
     return differ
 
 
-def run_notebooks(profile: str, outputs_root: Path, env: Mapping[str, str]) -> dict:
+def run_notebooks(profile: str, outputs_root: Path, env: Mapping[str, str], only=None) -> dict:
     """Execute every numbered notebook with papermill in a fresh process with ``env`` added, writing
     under ``outputs_root`` (its own data folder too: the stand-ins are generated afresh in ``env``) and
     checking against no reference (only recording); return the values they handed to :func:`check`."""
@@ -207,30 +212,37 @@ def run_notebooks(profile: str, outputs_root: Path, env: Mapping[str, str]) -> d
     no_references.mkdir(parents=True, exist_ok=True)
     full_env = {**os.environ, **env, "MMVAE_OUTPUTS": str(outputs_root), "MMVAE_REFERENCES": str(no_references),
                 "MMVAE_DATA": str(Path(outputs_root) / "data")}
-    subprocess.run([sys.executable, "-m", "mmvae_lib.paper", "--profile", profile], env=full_env, check=True,
-                   cwd=REPO_ROOT)
+    command = [sys.executable, "-m", "mmvae_lib.paper", "--profile", profile] + (["--only", *only] if only else [])
+    subprocess.run(command, env=full_env, check=True, cwd=REPO_ROOT)
     return recorded_values(outputs_root, profile)
 
 
-def measure(profile: str = "smoke") -> Path:
+def measure(profile: str = "smoke", only=None) -> Path:
     """Run the notebooks in each of :data:`ENVIRONMENTS`, store this machine's values as the reference
-    and each group's tolerance from the spread (see the module docstring)."""
+    and each group's tolerance from the spread (see the module docstring). ``only`` (notebook name
+    prefixes) measures those notebooks' groups and keeps every other group's reference and tolerance."""
     runs, unstable = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         roots = {}
         for env_name, env in ENVIRONMENTS.items():
             print(f"[measure] running the {profile} notebooks: {env_name} {env}", flush=True)
             roots[env_name] = Path(tmp) / f"env{len(roots)}"
-            runs[env_name] = run_notebooks(profile, roots[env_name], env)
+            runs[env_name] = run_notebooks(profile, roots[env_name], env, only)
         reference_env = next(iter(ENVIRONMENTS))
         for env_name, root in roots.items():
             if env_name != reference_env:
                 unstable[env_name] = differing_checked_cells(roots[reference_env], root, profile)
         deviations, tolerances = tolerances_from_runs(runs, reference_env)
-        path = update(profile, roots[reference_env])
+        path = update(profile, roots[reference_env], merge=bool(only))
     reference = load_reference(profile)
-    reference["tolerances"] = tolerances
-    reference["measurement"] = {"environments": ENVIRONMENTS, "largest_deviation": deviations,
+    if only:
+        old = reference.get("measurement", {})
+        deviations = {**old.get("largest_deviation", {}), **deviations}
+        tolerances = {**reference.get("tolerances", {}), **tolerances}
+        unstable = {env: sorted(set(old.get("checked_cells_that_differ", {}).get(env, []))
+                                | set(cells)) for env, cells in unstable.items()}
+    reference["tolerances"] = dict(sorted(tolerances.items()))
+    reference["measurement"] = {"environments": ENVIRONMENTS, "largest_deviation": dict(sorted(deviations.items())),
                                 "safety_factor": SAFETY, "floors": FLOORS,
                                 "checked_cells_that_differ": unstable}
     path.write_text(json.dumps(reference, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
@@ -245,8 +257,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=("update", "measure"))
     parser.add_argument("--profile", default="smoke")
+    parser.add_argument("--only", nargs="*", help="measure: only the notebooks whose names start with these prefixes")
     args = parser.parse_args(argv)
-    path = update(args.profile) if args.command == "update" else measure(args.profile)
+    path = update(args.profile) if args.command == "update" else measure(args.profile, args.only)
     print(f"wrote {path}")
 
 

@@ -67,6 +67,21 @@ def test_update_stores_the_last_run_and_keeps_tolerances(refs):
     assert stored["values"]["g"] == {"a": 10.5, "b": 19.0} and stored["tolerances"] == {"g": 1.5}
 
 
+def test_update_with_merge_keeps_the_groups_this_run_did_not_record(refs):
+    """A run of some notebooks (``measure --only``) stores its groups and leaves the others as they were;
+    without ``merge`` a group the run did not record is dropped."""
+    regression.check("cpu", "h", {"c": 1.0}, kind="nats")                 # another profile: not recorded in smoke
+    (refs / "outputs" / "smoke").mkdir(parents=True)
+    (refs / "outputs" / "smoke" / regression.VALUES_FILE).write_text(
+        json.dumps({"new": {"kind": "nats", "values": {"x": 2.0}}}))
+    regression.update("smoke", merge=True)
+    stored = regression.load_reference("smoke")
+    assert stored["values"] == {"g": {"a": 10.0, "b": 20.0}, "new": {"x": 2.0}}
+    assert stored["kinds"] == {"g": "percent", "new": "nats"} and stored["tolerances"] == {"g": 1.5}
+    regression.update("smoke")
+    assert regression.load_reference("smoke")["values"] == {"new": {"x": 2.0}}
+
+
 def test_tolerance_is_safety_times_the_largest_deviation_and_at_least_the_floor():
     runs = {"here": {"g": {"kind": "percent", "values": {"a": 10.0, "b": 5.0}},
                      "h": {"kind": "nats", "values": {"x": -100.0}}},

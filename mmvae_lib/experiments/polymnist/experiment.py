@@ -26,7 +26,9 @@ from mmvae_lib.training import Stage, train
 from mmvae_lib.workers import Job, run_jobs
 
 MODEL_NAMES = ("mmvae", "mvae", "mopoe")
-DISPLAY_NAMES = {"mmvae": "MMVAE", "mvae": "MVAE", "mopoe": "MoPoE"}
+# the baselines here, and the seed's models (mmvae_lib.experiments.polymnist.jnf)
+DISPLAY_NAMES = {"mmvae": "MMVAE", "mvae": "MVAE", "mopoe": "MoPoE", "jnf": "JNF", "jnf_dcca": "JNF-DCCA",
+                 "jnf_contrastive": "JNF-CL"}
 DATA_SEED = 0          # the offline construction's seed and the subset's, the same for every model seed
 
 

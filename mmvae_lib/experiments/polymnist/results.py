@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from mmvae_lib.experiments.polymnist.experiment import DISPLAY_NAMES, MODEL_NAMES, settings
+from mmvae_lib.experiments.polymnist.experiment import DISPLAY_NAMES, settings
 from mmvae_lib.experiments.polymnist.paper_numbers import SIZES
 from mmvae_lib.metrics import coherence
 from mmvae_lib.metrics.batching import batches, model_device
@@ -51,24 +51,22 @@ def generate_from(model, xs: list[Tensor], subset, targets, generator: torch.Gen
 
 def coherence_results(profile: Profile | str, runs: dict, xs: list[Tensor], labels: Tensor,
                       judges) -> tuple[dict, dict]:
-    """Coherence (%) for every model and seed: ``(micro, per_class)``, each ``{(model, column): [per seed]}``
+    """Coherence (%) for every ``runs[(name, seed)] = (model, history)`` (in its order): ``(micro, per_class)``, each ``{(model, column): [per seed]}``
     with columns ``|S| = 1..4`` (conditional) and, in ``micro``, ``joint`` (``joint_samples`` prior samples
     whose five decodings the judges read as one digit) and ``reconstruction`` (:func:`reconstruction_coherence`)."""
     s = settings(profile)
     micro: dict = {}
     per_class: dict = {}
-    for name in MODEL_NAMES:
-        for seed in s.seeds:
-            model, g = runs[(name, seed)][0], torch.Generator().manual_seed(seed)
-            scores = coherence.subset_coherence(model, xs, labels, judges, observed_subsets(model.n_modalities), g)
-            for size, value in coherence.coherence_by_size(scores).items():
-                micro.setdefault((DISPLAY_NAMES[name], column(size)), []).append(100 * value)
-            for size, value in coherence.coherence_by_size(scores, per_class=True).items():
-                per_class.setdefault((DISPLAY_NAMES[name], column(size) + " (class-balanced)"), []).append(100 * value)
-            micro.setdefault((DISPLAY_NAMES[name], "joint"), []).append(
-                100 * coherence.joint_coherence(model, s.joint_samples, judges, g))
-            micro.setdefault((DISPLAY_NAMES[name], "reconstruction"), []).append(
-                100 * reconstruction_coherence(model, xs, labels, judges, g))
+    for (name, seed), run in runs.items():
+        model, g, label = run[0], torch.Generator().manual_seed(seed), DISPLAY_NAMES[name]
+        scores = coherence.subset_coherence(model, xs, labels, judges, observed_subsets(model.n_modalities), g)
+        for size, value in coherence.coherence_by_size(scores).items():
+            micro.setdefault((label, column(size)), []).append(100 * value)
+        for size, value in coherence.coherence_by_size(scores, per_class=True).items():
+            per_class.setdefault((label, column(size) + " (class-balanced)"), []).append(100 * value)
+        micro.setdefault((label, "joint"), []).append(100 * coherence.joint_coherence(model, s.joint_samples, judges, g))
+        micro.setdefault((label, "reconstruction"), []).append(
+            100 * reconstruction_coherence(model, xs, labels, judges, g))
     return micro, per_class
 
 
@@ -85,24 +83,20 @@ def frechet_results(profile: Profile | str, runs: dict, xs: list[Tensor], distan
                     target: int = 0) -> dict:
     """Fréchet distances of generated images of modality ``target`` to its test images (``distance``: a
     :class:`mmvae_lib.metrics.frechet.FrechetDistance` to them, called ``name`` in every column) for every
-    model and seed, ``{(model, column): [per seed]}``: ``<name>, m<target> from |S| = n``, the mean over the
+    ``runs[(name, seed)] = (model, history)``, ``{(model, column): [per seed]}``: ``<name>, m<target> from |S| = n``, the mean over the
     subsets of n of the *other* modalities (generated from each for every test tuple), and
     ``<name>, m<target> unconditional``, from ``joint_samples`` prior samples."""
     s = settings(profile)
     results: dict = {}
-    for model_name in MODEL_NAMES:
-        for seed in s.seeds:
-            model, g = runs[(model_name, seed)][0], torch.Generator().manual_seed(seed)
-            others = [m for m in range(model.n_modalities) if m != target]
-            for size in SIZES:
-                values = [distance(generate_from(model, xs, subset, [target], g)[0])
-                          for subset in itertools.combinations(others, size)]
-                results.setdefault((DISPLAY_NAMES[model_name], f"{name}, m{target} from {column(size)}"), []).append(
-                    sum(values) / len(values))
-            prior = torch.cat([model.generate(n.stop - n.start, g)[target].cpu()
-                               for n in batches(s.joint_samples, 500)])
-            results.setdefault((DISPLAY_NAMES[model_name], f"{name}, m{target} unconditional"), []).append(
-                distance(prior))
+    for (model_name, seed), run in runs.items():
+        model, g, label = run[0], torch.Generator().manual_seed(seed), DISPLAY_NAMES[model_name]
+        others = [m for m in range(model.n_modalities) if m != target]
+        for size in SIZES:
+            values = [distance(generate_from(model, xs, subset, [target], g)[0])
+                      for subset in itertools.combinations(others, size)]
+            results.setdefault((label, f"{name}, m{target} from {column(size)}"), []).append(sum(values) / len(values))
+        prior = torch.cat([model.generate(n.stop - n.start, g)[target].cpu() for n in batches(s.joint_samples, 500)])
+        results.setdefault((label, f"{name}, m{target} unconditional"), []).append(distance(prior))
     return results
 
 

@@ -1,0 +1,153 @@
+"""JNF and JNF-Shared on PolyMNIST (notebook 13; the seed's Figure 4 models), on the same tuples, networks,
+judges and likelihoods as the baselines of :mod:`mmvae_lib.experiments.polymnist.experiment`, per the
+profile's ``jnf_polymnist`` section (the data from its ``polymnist`` section).
+
+The models (:func:`jnf_model`), as the authors' PolyMNIST benchmark builds them
+(``comparison_on_mmnist/{jnf,jnfd}.py`` in ``AgatheSenellart/nips_experiments``, on MultiVae):
+- joint encoder: the five paper-standard PolyMNIST encoders as embedders (their location heads), concatenated,
+  an MLP [512, 512];
+- decoders: the paper-standard PolyMNIST decoders, Laplace likelihoods of scale 0.75, no likelihood scaling;
+- JNF: unimodal encoders the PolyMNIST encoders, each followed by a MAF;
+- JNF-DCCA: projectors g_m the PolyMNIST encoders with an E-dimensional output, trained with the DCCA loss
+  summed over the ten pairs of modalities; unimodal encoders MLPs E → 512 → 512 on g_m(x_m), then a MAF.
+
+Subset posteriors (1 < |S| < 5) are sampled by HMC with the prior divided |S| − 1 times (the exact product of
+the posteriors) unless the model's ``divide_prior`` says ``"once"`` (the authors' code);
+:func:`prior_division_table` sets the two side by side.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from mmvae_lib.experiments.polymnist import experiment
+from mmvae_lib.experiments.polymnist.networks import (LIKELIHOOD_SCALE, MODALITIES, N_MODALITIES, PolyMNISTDecoder,
+                                                      PolyMNISTEncoder)
+from mmvae_lib.experiments.polymnist.results import column, observed_subsets
+from mmvae_lib.metrics import coherence
+from mmvae_lib.metrics.batching import batches
+from mmvae_lib.models import JNF, JointEncoder, Likelihood, MLPEncoder
+from mmvae_lib.models.flows import maf
+from mmvae_lib.models.hmc import HMCSettings
+from mmvae_lib.models.projectors import Projector
+from mmvae_lib.paths import output_dir
+from mmvae_lib.profiles import JNFSettings, Profile, get_profile
+from mmvae_lib.training import jnf as recipes
+from mmvae_lib.workers import Job, run_jobs
+
+# the variants of the seed's PolyMNIST figure (the contrastive one is in VARIANTS of the recipes as well)
+VARIANTS = ("jnf", "jnf_dcca")
+
+
+def settings(profile: Profile | str) -> JNFSettings:
+    """This experiment's section of the profile (the data come from the ``polymnist`` section)."""
+    return get_profile(profile).jnf_polymnist
+
+
+def jnf_model(variant: str, s: JNFSettings, seed: int, *, divide_prior: str = "exact") -> JNF:
+    """The untrained ``variant`` (:data:`mmvae_lib.training.jnf.VARIANTS`), weights from ``seed`` (global RNG
+    untouched; the joint encoder and decoders are drawn first, so the variants of one seed share them)."""
+    flows, projector = recipes.check_variant(variant)
+    d = s.latent_dim
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        joint = JointEncoder([PolyMNISTEncoder(d) for _ in range(N_MODALITIES)], [d] * N_MODALITIES, d,
+                             hidden=(512, 512))
+        decoders = [PolyMNISTDecoder(d) for _ in range(N_MODALITIES)]
+        projectors = None
+        if projector is None:
+            encoders = [PolyMNISTEncoder(d) for _ in range(N_MODALITIES)]
+        else:
+            e = s.dcca_dim if projector == "dcca" else s.contrastive_dim
+            projectors = [Projector(PolyMNISTEncoder(e)) for _ in range(N_MODALITIES)]
+            encoders = [MLPEncoder(e, d) for _ in range(N_MODALITIES)]
+        flow_modules = [maf(d, s.flow_transforms, s.flow_hidden) for _ in range(N_MODALITIES)] if flows else None
+        return JNF(joint, encoders, decoders, [Likelihood("laplace", LIKELIHOOD_SCALE)] * N_MODALITIES,
+                   latent_dim=d, flows=flow_modules, projectors=projectors, modalities=MODALITIES,
+                   divide_prior=divide_prior, hmc=HMCSettings(s.hmc_steps, s.hmc_leapfrog, s.hmc_step_size))
+
+
+def _checkpoints(profile) -> Path:
+    return output_dir(get_profile(profile).name, "checkpoints") / "jnf_polymnist"
+
+
+def _build(profile, seed):
+    s = settings(profile)
+    return lambda variant: jnf_model(variant, s, seed)
+
+
+def train_joint_job(profile: Profile | str, beta: float, seed: int, *, on_epoch_end=None) -> list[dict]:
+    """Stage 1 at ``beta`` for ``seed`` (a :class:`mmvae_lib.workers.Job`)."""
+    return recipes.train_joint(_build(profile, seed), beta, settings(profile),
+                               experiment.paper_data(profile, "train"), _checkpoints(profile), seed=seed,
+                               on_epoch_end=on_epoch_end)[1]
+
+
+def train_one(profile: Profile | str, variant: str, seed: int, *, on_epoch_end=None, device=None):
+    """Train (or load) one variant on its joint model: ``(model, history)``."""
+    return recipes.train_variant(_build(profile, seed), variant, settings(profile),
+                                 experiment.paper_data(profile, "train"), _checkpoints(profile), seed=seed,
+                                 device=device, on_epoch_end=on_epoch_end)
+
+
+def _variant_job(profile, variant, seed, *, on_epoch_end=None) -> list[dict]:
+    return train_one(profile, variant, seed, on_epoch_end=on_epoch_end)[1]
+
+
+def trained_variants(profile: Profile | str, variants=VARIANTS, *, workers: int | None = None,
+                     progress: bool = True) -> dict:
+    """Every variant for every seed of the profile (the joint models first, then the variants, in parallel
+    one-thread workers). ``{(variant, seed): (model, history)}``, loaded from the checkpoints."""
+    s = settings(profile)
+    name = get_profile(profile).name
+    experiment.paper_data(profile, "train")          # built and cached before the workers read it
+    joints = sorted({(recipes.beta_of(v, s), seed) for v in variants for seed in s.seeds}, key=lambda j: (j[1], j[0]))
+    run_jobs([Job(f"joint beta {beta:g} seed {seed}", train_joint_job, dict(profile=name, beta=beta, seed=seed),
+                  s.joint_epochs) for beta, seed in joints],
+             workers=workers, progress=progress, description=f"JNF joint models ({name})")
+    extra = {"jnf": 0, "jnf_dcca": s.dcca_epochs, "jnf_contrastive": s.contrastive_epochs, "gaussian": 0}
+    run_jobs([Job(f"{v} seed {seed}", _variant_job, dict(profile=name, variant=v, seed=seed),
+                  extra[v] + s.unimodal_epochs) for seed in s.seeds for v in variants],
+             workers=workers, progress=progress, description=f"JNF variants ({name})")
+    return {(v, seed): train_one(profile, v, seed) for seed in s.seeds for v in variants}
+
+
+# --- the prior division and the sampler ----------------------------------------------------------------
+
+def prior_division_table(model: JNF, xs, labels, judges, generator_seed: int, sizes=(2, 3, 4)) -> dict:
+    """Conditional coherence (%, micro, as :func:`mmvae_lib.experiments.polymnist.results.coherence_results`)
+    given |S| in ``sizes`` observed modalities, with the prior divided |S| − 1 times (``exact``) and once
+    (``once``, the authors' code), the same model and samples' seed: ``{(divide_prior, "|S| = n"): [value]}``."""
+    out: dict = {}
+    subsets = observed_subsets(model.n_modalities, sizes)
+    for divide in ("exact", "once"):
+        previous, model.divide_prior = model.divide_prior, divide
+        try:
+            scores = coherence.subset_coherence(model, xs, labels, judges, subsets,
+                                                torch.Generator().manual_seed(generator_seed))
+        finally:
+            model.divide_prior = previous
+        for size, value in coherence.coherence_by_size(scores).items():
+            out.setdefault((f"prior divided {'|S| − 1 times' if divide == 'exact' else 'once'}", column(size)),
+                           []).append(100 * value)
+    return out
+
+
+@torch.no_grad()
+def acceptance_table(models: dict, xs, generator_seed: int = 0, k: int = 1, batch_size: int = 256,
+                     sizes=(2, 3, 4)) -> dict:
+    """The HMC sampler's mean acceptance rate (%) per model and |S|: for each size, the first subset of
+    that size (m0..m_{|S|−1}) on every test tuple. ``{(label, "|S| = n"): [value per seed]}``."""
+    out: dict = {}
+    for (name, seed), model in models.items():
+        g = torch.Generator().manual_seed(generator_seed)
+        for size in sizes:
+            subset = tuple(range(size))
+            rates = []
+            for s in batches(len(xs[0]), batch_size):
+                part = [x[s] if m in subset else None for m, x in enumerate(xs)]
+                rates.append(model.posterior(part, subset).posterior.sample(k, g).acceptance.flatten())
+            out.setdefault((experiment.DISPLAY_NAMES[name], column(size)), []).append(
+                100 * torch.cat(rates).double().mean().item())
+    return out

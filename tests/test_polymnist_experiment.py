@@ -100,6 +100,18 @@ def test_observed_subsets_and_per_seed_table():
     assert table["size"].tolist()[:2] == [2, 2] and pd.isna(table["size"].tolist()[2])
 
 
+def test_per_seed_takes_each_models_seeds_from_the_runs():
+    """Models with seeds of their own: the values go to the seeds in the runs' order; a count that does not
+    match the seeds is refused."""
+    runs = {("mmvae", 3): None, ("jnf", 0): None, ("mmvae", 5): None}
+    seeds = results.seeds_by_model(runs)
+    assert seeds == {"MMVAE": [3, 5], "JNF": [0]}
+    table = results.per_seed({("MMVAE", "|S| = 1"): [1.0, 2.0], ("JNF", "|S| = 1"): [7.0]}, seeds, "c")
+    assert table[["model", "seed", "c"]].values.tolist() == [["MMVAE", 3, 1.0], ["MMVAE", 5, 2.0], ["JNF", 0, 7.0]]
+    with pytest.raises(ValueError, match="1 values for the seeds"):
+        results.per_seed({("JNF", "|S| = 1"): [7.0]}, {"JNF": [0, 1]}, "c")
+
+
 def test_generation_and_frechet_results_on_an_untrained_model(tmp_path, monkeypatch, one_thread):
     """generate_from decodes every target from one shared z per item; the conditional panels show the
     observed rows as given; frechet_results averages one distance per subset of the other modalities."""

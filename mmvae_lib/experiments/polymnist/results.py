@@ -100,14 +100,28 @@ def frechet_results(profile: Profile | str, runs: dict, xs: list[Tensor], distan
     return results
 
 
+def seeds_by_model(runs: dict) -> dict[str, list[int]]:
+    """The seeds of each model in ``runs`` (``{(name, seed): ...}``), by display name, in the runs' order: the
+    order of the per-seed values in the result tables."""
+    seeds: dict[str, list[int]] = {}
+    for name, seed in runs:
+        seeds.setdefault(DISPLAY_NAMES[name], []).append(seed)
+    return seeds
+
+
 def per_seed(results: dict, seeds, value: str) -> pd.DataFrame:
     """A table of ``results`` (``{(model, column): [per seed]}``) with one row per (model, seed, column):
-    columns model, seed, column and ``value``, and ``size`` (the n of "|S| = n" in the column, else None)."""
+    columns model, seed, column and ``value``, and ``size`` (the n of "|S| = n" in the column, else None).
+    ``seeds``: every model's seeds, or a mapping model → its seeds (:func:`seeds_by_model`)."""
     rows = []
     for (model, col), values in results.items():
         found = re.search(r"\|S\| = (\d+)", col)
         size = int(found.group(1)) if found else None
-        rows += [{"model": model, "seed": seed, "column": col, "size": size, value: v} for seed, v in zip(seeds, values)]
+        model_seeds = seeds[model] if isinstance(seeds, dict) else seeds
+        if len(model_seeds) != len(values):
+            raise ValueError(f"{model}, {col}: {len(values)} values for the seeds {list(model_seeds)}")
+        rows += [{"model": model, "seed": seed, "column": col, "size": size, value: v}
+                 for seed, v in zip(model_seeds, values)]
     return pd.DataFrame(rows)
 
 

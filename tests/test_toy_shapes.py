@@ -118,3 +118,25 @@ def test_measure_reports_every_number_for_both_directions():
     assert set(out) == {f"{what} {d}" for what in ("coherence", "off-data", "wrong or off-data", "size spread")
                         for d in ("square→circle", "circle→square")} | {"KL gap square", "KL gap circle"}
     assert all(0 <= out[k] <= 100 for k in out if k.startswith(("coherence", "off-data", "wrong")))
+
+
+def test_trained_variants_share_one_joint_model_per_seed_and_load_from_their_checkpoints(tmp_path, monkeypatch):
+    """The experiment-agnostic runner (named by the experiment's module): the variants of one seed start from
+    one joint model (trained once) whose weights they keep frozen; the checkpoints go to the experiment's
+    folder; a second call loads every model from them, identical."""
+    monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
+    tiny = dataclasses.replace(get_profile("smoke").jnf_toy, n_train=256, n_test=64, joint_epochs=1,
+                               unimodal_epochs=1, flow_hidden=(8,), seeds=(0,))
+    monkeypatch.setattr(experiment, "settings", lambda profile: tiny)
+    runs = recipes.trained_variants(experiment.__name__, "smoke", ("gaussian", "jnf"), workers=1, progress=False)
+    assert set(runs) == {("gaussian", 0), ("jnf", 0)}
+    (gaussian, history), (flow, _) = runs[("gaussian", 0)], runs[("jnf", 0)]
+    for a, b in zip(gaussian.joint_encoder.parameters(), flow.joint_encoder.parameters()):
+        assert torch.equal(a, b)
+    assert [h["stage"] for h in history] == ["joint", "unimodal"]
+    folder = tmp_path / "smoke" / "checkpoints" / experiment.CHECKPOINTS
+    assert len(list(folder.glob("joint_b1_s0*.pt"))) == 1 and len(list(folder.glob("*.pt"))) == 3
+    again = recipes.trained_variants(experiment.__name__, "smoke", ("gaussian", "jnf"), workers=1, progress=False)
+    for key in runs:
+        for a, b in zip(runs[key][0].state_dict().values(), again[key][0].state_dict().values()):
+            assert torch.equal(a, b)

@@ -13,16 +13,25 @@ here the projectors and the joint model do not depend on each other, so the orde
 the joint model is shared. A variant's checkpoint is named after the joint checkpoint it starts from
 (whose name fingerprints the joint recipe, data, architecture and seed), so a changed joint model never
 loads a stale variant.
+
+:func:`trained_variants` runs all of one experiment's models in parallel one-thread workers. The experiment
+is named by its module (importable in a worker process), which defines ``settings(profile)``,
+``jnf_model(variant, settings, seed)``, ``training_data(profile)`` and ``CHECKPOINTS``, its folder under the
+profile's checkpoints (:mod:`mmvae_lib.experiments.toy_shapes.experiment`,
+:mod:`mmvae_lib.experiments.mnist_svhn.jnf`, :mod:`mmvae_lib.experiments.polymnist.jnf`).
 """
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 from mmvae_lib.models.jnf import JNF, copy_joint_model
-from mmvae_lib.profiles import JNFSettings
+from mmvae_lib.paths import output_dir
+from mmvae_lib.profiles import JNFSettings, Profile, get_profile
 from mmvae_lib.training.trainer import FixedOptions, Stage, checkpoint_path, train
+from mmvae_lib.workers import Job, run_jobs
 
 # name → (with flows, the projector stage's objective or None)
 VARIANTS: dict[str, tuple[bool, str | None]] = {
@@ -95,3 +104,53 @@ def train_variant(build: Callable[[str], JNF], variant: str, s: JNFSettings, dat
                     progress=progress, on_epoch_end=on_epoch_end, evaluate=evaluate)
     offset = len(joint_history)
     return model, joint_history + [{**h, "epoch": h["epoch"] + offset} for h in history]
+
+
+# --- one experiment's runs ----------------------------------------------------------------------------
+
+def _experiment(experiment: str, profile: Profile | str, seed: int):
+    """The experiment module, its settings, the model builder of ``seed`` and its checkpoint folder."""
+    module = importlib.import_module(experiment)
+    s = module.settings(profile)
+    checkpoints = output_dir(get_profile(profile).name, "checkpoints") / module.CHECKPOINTS
+    return module, s, (lambda variant: module.jnf_model(variant, s, seed)), checkpoints
+
+
+def joint_job(experiment: str, profile: Profile | str, beta: float, seed: int, *, on_epoch_end=None) -> list[dict]:
+    """Stage 1 of ``experiment`` at ``beta`` for ``seed`` (a :class:`mmvae_lib.workers.Job`): its history."""
+    module, s, build, checkpoints = _experiment(experiment, profile, seed)
+    return train_joint(build, beta, s, module.training_data(profile), checkpoints, seed=seed,
+                       on_epoch_end=on_epoch_end)[1]
+
+
+def trained_variant(experiment: str, profile: Profile | str, variant: str, seed: int, *, device: str | None = None,
+                    on_epoch_end=None) -> tuple[JNF, list[dict]]:
+    """Train (or load) one variant of ``experiment`` on its joint model: ``(model, history)``."""
+    module, s, build, checkpoints = _experiment(experiment, profile, seed)
+    return train_variant(build, variant, s, module.training_data(profile), checkpoints, seed=seed, device=device,
+                         on_epoch_end=on_epoch_end)
+
+
+def variant_job(experiment: str, profile: Profile | str, variant: str, seed: int, *, on_epoch_end=None) -> list[dict]:
+    """:func:`trained_variant` as a :class:`mmvae_lib.workers.Job`: the history."""
+    return trained_variant(experiment, profile, variant, seed, on_epoch_end=on_epoch_end)[1]
+
+
+def trained_variants(experiment: str, profile: Profile | str, variants, *, workers: int | None = None,
+                     progress: bool = True) -> dict:
+    """Every variant in ``variants`` for every seed of the experiment's settings: the joint models first (one
+    per (β, seed)), then the variants, each in parallel one-thread workers. ``{(variant, seed): (model,
+    history)}``, loaded from the checkpoints."""
+    module = importlib.import_module(experiment)
+    s = module.settings(profile)
+    name = get_profile(profile).name
+    module.training_data(profile)                  # built and cached before the workers read it
+    joints = sorted({(beta_of(v, s), seed) for v in variants for seed in s.seeds}, key=lambda j: (j[1], j[0]))
+    run_jobs([Job(f"joint beta {beta:g} seed {seed}", joint_job,
+                  dict(experiment=experiment, profile=name, beta=beta, seed=seed), s.joint_epochs)
+              for beta, seed in joints], workers=workers, progress=progress, description=f"JNF joint models ({name})")
+    before = {"gaussian": 0, "jnf": 0, "jnf_dcca": s.dcca_epochs, "jnf_contrastive": s.contrastive_epochs}
+    run_jobs([Job(f"{v} seed {seed}", variant_job, dict(experiment=experiment, profile=name, variant=v, seed=seed),
+                  before[v] + s.unimodal_epochs) for seed in s.seeds for v in variants],
+             workers=workers, progress=progress, description=f"JNF variants ({name})")
+    return {(v, seed): trained_variant(experiment, profile, v, seed) for seed in s.seeds for v in variants}

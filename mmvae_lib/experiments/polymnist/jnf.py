@@ -17,8 +17,6 @@ the posteriors) unless the model's ``divide_prior`` says ``"once"`` (the authors
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from mmvae_lib.experiments.polymnist import experiment
@@ -31,10 +29,8 @@ from mmvae_lib.models import JNF, JointEncoder, Likelihood, MLPEncoder
 from mmvae_lib.models.flows import maf
 from mmvae_lib.models.hmc import HMCSettings
 from mmvae_lib.models.projectors import Projector
-from mmvae_lib.paths import output_dir
 from mmvae_lib.profiles import JNFSettings, Profile, get_profile
 from mmvae_lib.training import jnf as recipes
-from mmvae_lib.workers import Job, run_jobs
 
 # the variants of the seed's PolyMNIST figure (the contrastive one is in VARIANTS of the recipes as well)
 VARIANTS = ("jnf", "jnf_dcca")
@@ -68,49 +64,19 @@ def jnf_model(variant: str, s: JNFSettings, seed: int, *, divide_prior: str = "e
                    divide_prior=divide_prior, hmc=HMCSettings(s.hmc_steps, s.hmc_leapfrog, s.hmc_step_size))
 
 
-def _checkpoints(profile) -> Path:
-    return output_dir(get_profile(profile).name, "checkpoints") / "jnf_polymnist"
+CHECKPOINTS = "jnf_polymnist"      # under outputs/<profile>/checkpoints
 
 
-def _build(profile, seed):
-    s = settings(profile)
-    return lambda variant: jnf_model(variant, s, seed)
-
-
-def train_joint_job(profile: Profile | str, beta: float, seed: int, *, on_epoch_end=None) -> list[dict]:
-    """Stage 1 at ``beta`` for ``seed`` (a :class:`mmvae_lib.workers.Job`)."""
-    return recipes.train_joint(_build(profile, seed), beta, settings(profile),
-                               experiment.paper_data(profile, "train"), _checkpoints(profile), seed=seed,
-                               on_epoch_end=on_epoch_end)[1]
-
-
-def train_one(profile: Profile | str, variant: str, seed: int, *, on_epoch_end=None, device=None):
-    """Train (or load) one variant on its joint model: ``(model, history)``."""
-    return recipes.train_variant(_build(profile, seed), variant, settings(profile),
-                                 experiment.paper_data(profile, "train"), _checkpoints(profile), seed=seed,
-                                 device=device, on_epoch_end=on_epoch_end)
-
-
-def _variant_job(profile, variant, seed, *, on_epoch_end=None) -> list[dict]:
-    return train_one(profile, variant, seed, on_epoch_end=on_epoch_end)[1]
+def training_data(profile: Profile | str):
+    """The PolyMNIST training tuples of the profile (the baselines')."""
+    return experiment.paper_data(profile, "train")
 
 
 def trained_variants(profile: Profile | str, variants=VARIANTS, *, workers: int | None = None,
                      progress: bool = True) -> dict:
-    """Every variant for every seed of the profile (the joint models first, then the variants, in parallel
-    one-thread workers). ``{(variant, seed): (model, history)}``, loaded from the checkpoints."""
-    s = settings(profile)
-    name = get_profile(profile).name
-    experiment.paper_data(profile, "train")          # built and cached before the workers read it
-    joints = sorted({(recipes.beta_of(v, s), seed) for v in variants for seed in s.seeds}, key=lambda j: (j[1], j[0]))
-    run_jobs([Job(f"joint beta {beta:g} seed {seed}", train_joint_job, dict(profile=name, beta=beta, seed=seed),
-                  s.joint_epochs) for beta, seed in joints],
-             workers=workers, progress=progress, description=f"JNF joint models ({name})")
-    extra = {"jnf": 0, "jnf_dcca": s.dcca_epochs, "jnf_contrastive": s.contrastive_epochs, "gaussian": 0}
-    run_jobs([Job(f"{v} seed {seed}", _variant_job, dict(profile=name, variant=v, seed=seed),
-                  extra[v] + s.unimodal_epochs) for seed in s.seeds for v in variants],
-             workers=workers, progress=progress, description=f"JNF variants ({name})")
-    return {(v, seed): train_one(profile, v, seed) for seed in s.seeds for v in variants}
+    """Every variant for every seed of the profile (:func:`mmvae_lib.training.jnf.trained_variants`):
+    ``{(variant, seed): (model, history)}``."""
+    return recipes.trained_variants(__name__, profile, variants, workers=workers, progress=progress)
 
 
 # --- the prior division and the sampler ----------------------------------------------------------------

@@ -11,8 +11,6 @@ diversity (the spread of the generated circles' sizes given one square, against 
 from __future__ import annotations
 
 import math
-from pathlib import Path
-
 import torch
 from torch import Tensor, nn
 
@@ -20,10 +18,8 @@ from mmvae_lib.experiments.toy_shapes.data import NAMES, RADIUS_RANGE, nearest_s
 from mmvae_lib.experiments.toy_shapes.networks import toy_model
 from mmvae_lib.metrics import coherence
 from mmvae_lib.metrics.inference_gap import joint_to_unimodal_kl
-from mmvae_lib.paths import output_dir
 from mmvae_lib.profiles import JNFToySettings, Profile, get_profile
 from mmvae_lib.training import jnf as recipes
-from mmvae_lib.workers import Job, run_jobs
 
 VARIANTS = ("gaussian", "jnf", "jnf_dcca")
 LABELS = {"gaussian": "diagonal Gaussian", "jnf": "flow (JNF)", "jnf_dcca": "flow on DCCA g(x) (JNF-Shared)",
@@ -43,46 +39,24 @@ def toy_data(profile: Profile | str, split: str):
     return shapes(s.n_train if split == "train" else s.n_test, DATA_SEED, split)
 
 
-def _checkpoints(profile) -> Path:
-    return output_dir(get_profile(profile).name, "checkpoints") / "jnf_toy"
+CHECKPOINTS = "jnf_toy"            # under outputs/<profile>/checkpoints
 
 
-def _build(profile, seed):
-    s = settings(profile)
-    return lambda variant: toy_model(variant, s, seed)
+def jnf_model(variant: str, s: JNFToySettings, seed: int):
+    """The untrained ``variant`` (:func:`mmvae_lib.experiments.toy_shapes.networks.toy_model`)."""
+    return toy_model(variant, s, seed)
 
 
-def train_joint_job(profile: Profile | str, seed: int, *, on_epoch_end=None) -> list[dict]:
-    """Stage 1 for ``seed`` (a :class:`mmvae_lib.workers.Job`): the joint model every variant shares."""
-    s = settings(profile)
-    return recipes.train_joint(_build(profile, seed), s.beta, s, toy_data(profile, "train")[0], _checkpoints(profile),
-                               seed=seed, on_epoch_end=on_epoch_end)[1]
-
-
-def train_one(profile: Profile | str, variant: str, seed: int, *, on_epoch_end=None, device=None):
-    """Train (or load) one variant on its joint model: ``(model, history)``."""
-    return recipes.train_variant(_build(profile, seed), variant, settings(profile), toy_data(profile, "train")[0],
-                                 _checkpoints(profile), seed=seed, device=device, on_epoch_end=on_epoch_end)
-
-
-def _variant_job(profile, variant, seed, *, on_epoch_end=None) -> list[dict]:
-    return train_one(profile, variant, seed, on_epoch_end=on_epoch_end)[1]
+def training_data(profile: Profile | str):
+    """The profile's training pairs."""
+    return toy_data(profile, "train")[0]
 
 
 def trained_variants(profile: Profile | str, variants=VARIANTS, *, workers: int | None = None,
                      progress: bool = True) -> dict:
-    """Every variant for every seed of the profile: the joint models first, then the variants, in parallel
-    one-thread workers. ``{(variant, seed): (model, history)}``, loaded from the checkpoints."""
-    s = settings(profile)
-    name = get_profile(profile).name
-    run_jobs([Job(f"joint seed {seed}", train_joint_job, dict(profile=name, seed=seed), s.joint_epochs)
-              for seed in s.seeds], workers=workers, progress=progress, description=f"toy joint models ({name})")
-    epochs = {"gaussian": s.unimodal_epochs, "jnf": s.unimodal_epochs,
-              "jnf_dcca": s.dcca_epochs + s.unimodal_epochs, "jnf_contrastive": s.contrastive_epochs + s.unimodal_epochs}
-    run_jobs([Job(f"{v} seed {seed}", _variant_job, dict(profile=name, variant=v, seed=seed), epochs[v])
-              for seed in s.seeds for v in variants], workers=workers, progress=progress,
-             description=f"toy unimodal posteriors ({name})")
-    return {(v, seed): train_one(profile, v, seed) for seed in s.seeds for v in variants}
+    """Every variant for every seed of the profile (:func:`mmvae_lib.training.jnf.trained_variants`): the joint
+    models first, then the variants, in parallel one-thread workers. ``{(variant, seed): (model, history)}``."""
+    return recipes.trained_variants(__name__, profile, variants, workers=workers, progress=progress)
 
 
 # --- measurements ------------------------------------------------------------------------------------

@@ -15,6 +15,27 @@ NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 OUTPUT_KINDS = ("tables", "figures", "notebooks", "checkpoints", "cache")
 
 
+def save_atomic(obj, path: str | os.PathLike) -> Path:
+    """``torch.save`` through a temporary file of this process, then renamed: a reader never sees a
+    half-written file, and two processes writing the same file do not mix. Creates the folder."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+    return path
+
+
+def save_cache(obj, path: str | os.PathLike) -> None:
+    """:func:`save_atomic` for a cache, which a read-only data folder may refuse: then it says so and goes on."""
+    try:
+        save_atomic(obj, path)
+    except OSError as err:
+        print(f"Could not write the cache file {path}: {err}")
+
+
 def data_dir(path: str | os.PathLike | None = None) -> Path:
     """The data root: ``path`` if given, else ``$MMVAE_DATA``, else ``<repo>/data``."""
     if path is not None:

@@ -39,6 +39,7 @@ from torch import nn
 from tqdm import tqdm
 
 from mmvae_lib.objectives import OBJECTIVES
+from mmvae_lib.paths import save_atomic
 
 
 class TrainingDiverged(RuntimeError):
@@ -137,12 +138,6 @@ def _updated_parameters(model: nn.Module, stage: Stage) -> list[nn.Parameter]:
     return chosen
 
 
-def _save_atomic(state: dict, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
 def train(model: nn.Module, stages: Stage | Sequence[Stage], data, checkpoint: str | os.PathLike, *, seed: int = 0,
           device: str | None = None, progress: bool = True, evaluate: Callable | None = None,
           on_epoch_end: Callable | None = None) -> list[dict]:
@@ -227,7 +222,7 @@ def _run_stage(model, stage, data, optimiser, data_gen, sample_gen, history, pat
         if evaluate is not None:
             record.update(_evaluate(evaluate, model))
         history.append(record)
-        _save_atomic({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+        save_atomic({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
                       "data_gen": data_gen.get_state(), "sample_gen": sample_gen.get_state(),
                       "history": history}, path)
         if on_epoch_end is not None:

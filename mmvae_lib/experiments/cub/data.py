@@ -39,7 +39,7 @@ from mmvae_lib.datasets import shuffled_order
 from mmvae_lib.experiments.cub import features as image_features
 from mmvae_lib.experiments.cub import standin
 from mmvae_lib.experiments.cub.text import Vocabulary, tokenize
-from mmvae_lib.paths import data_dir
+from mmvae_lib.paths import data_dir, save_cache
 
 SPLITS = ("train", "test")
 SOURCES = ("auto", "real", "standin")
@@ -297,13 +297,7 @@ def load_standin(seed: int = 0, images_per_class: int = 59, root=None) -> CUBDat
         generated = standin.generate(seed, images_per_class)
         state = {name: {"features": s.features, "species": s.species, "images": s.images, "captions": s.captions}
                  for name, s in generated.items()}
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-            torch.save(state, tmp)
-            tmp.replace(path)
-        except OSError as err:
-            print(f"Could not write the cache file {path}: {err}")
+        save_cache(state, path)
     description = (f"offline stand-in (synthetic birds, seed {seed}, {images_per_class} images per species; "
                    f"features from an untrained random-convolution network, not ResNet/ImageNet)")
     splits = {name: (s["features"], s["species"], s["images"], s["captions"]) for name, s in state.items()}

@@ -30,11 +30,14 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from mmvae_lib.paths import save_atomic
+
 SHORTER_SIDE = 224
 THUMBNAIL = 64
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 PAPER_WEIGHTS = "resnet101-63fe2227.pth"
-# file name → (full SHA-256, what the weights are); sources: /work/notes/cub.md §6
+# file name → (full SHA-256, what the weights are): torchvision's published files (their names carry the
+# first 8 hex digits of the SHA-256)
 RESNET101_WEIGHTS = {
     "resnet101-63fe2227.pth": ("63fe2227b86e8f1f2063f43a75c84d195911b6a0eace650907dd3dc62dd49a0a",
                                "torchvision ResNet101_Weights.IMAGENET1K_V1 (the paper's ImageNet weights)"),
@@ -143,10 +146,7 @@ def cached_features(paths: Sequence[Path], weights: str | os.PathLike, cache: Pa
         print(f"computing ResNet-101 features of {len(paths):,} images with {name} (once; cached in {cache})")
     features, thumbnails = extract_features(paths, network, normalise=normalise, device=device, progress=verbose)
     path = cache / f"{name.removesuffix('.pth')}_{'imagenet-normalised' if normalise else 'raw'}_{listing}.pt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    torch.save({"features": features, "thumbnails": thumbnails, "sha256": RESNET101_WEIGHTS[name][0]}, tmp)
-    tmp.replace(path)
+    save_atomic({"features": features, "thumbnails": thumbnails, "sha256": RESNET101_WEIGHTS[name][0]}, path)
     return features, thumbnails, RESNET101_WEIGHTS[name][1]
 
 

@@ -1,4 +1,5 @@
-"""The CUB networks of the released MMVAE code (feature variant, /work/notes/cub.md §3), and the CUB models.
+"""The CUB networks of the released MMVAE code (feature variant: iffsid/mmvae ``src/models/vae_cub_image_ft.py``
+and ``vae_cub_sent_ft.py``), and the CUB models.
 
 - **Sentence encoder**: word embedding (V → 128) laid out as a one-channel 32×128 "image"; five convolutions
   32→64→128 (kernel 4, stride 2: 32×128 → 4×16), then 256→512 (kernel (1, 4), stride (1, 2): → 4×4), each

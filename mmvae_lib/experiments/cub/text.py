@@ -1,5 +1,5 @@
 """Captions as the sentence model sees them: tokens, a vocabulary from the training captions, and fixed-length
-id sequences (MMVAE paper §4.3; the settings of the released code, /work/notes/cub.md §1).
+id sequences (MMVAE paper §4.3; the settings of the released code, iffsid/mmvae ``src/datasets.py``, ``CUBSentences``).
 
 - **Tokens.** One caption per line. :func:`tokenize` lowercases it and splits it into words (letters and
   digits, with inner hyphens or apostrophes), the English clitics ``'s n't 're 've 'll 'd 'm`` as tokens of

@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mmvae_lib.metrics.classifiers import train_classifier
+from mmvae_lib.paths import save_atomic
 
 if TYPE_CHECKING:
     from mmvae_lib.experiments.mnist_svhn.data import PairedMNISTSVHN
@@ -99,8 +100,7 @@ def digit_classifier(modality: str, data: "PairedMNISTSVHN", *, epochs: int, see
     images, labels = data.single(modality, as_float=False)
     train_classifier(model, images, labels, epochs=epochs, seed=seed, device=device, progress=progress)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({k: v.cpu() for k, v in model.state_dict().items()}, path)
+        save_atomic({k: v.cpu() for k, v in model.state_dict().items()}, path)
         if verbose:
             print(f"Trained the {modality.upper()} classifier ({epochs} epochs, seed {seed}); saved {path.name}")
     return model

@@ -38,7 +38,7 @@ import torch
 
 from mmvae_lib.datasets import shuffled_order
 from mmvae_lib.experiments.mnist_svhn import standin
-from mmvae_lib.paths import data_dir
+from mmvae_lib.paths import data_dir, save_cache
 
 SPLITS = ("train", "test")
 SOURCES = ("auto", "real", "standin")
@@ -259,17 +259,6 @@ def pairs_cache_path(root, *, split: str, tags: dict[str, str], dm: int, seed: i
     return data_dir(root) / "cache" / "pairs" / name
 
 
-def _save(obj, path: Path) -> None:
-    """torch.save through a temporary file, so a half-written cache is never read; silent if read-only."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        torch.save(obj, tmp)
-        tmp.replace(path)
-    except OSError as err:
-        print(f"Could not write the cache file {path}: {err}")
-
-
 def cached_pair_indices(mnist_labels, svhn_labels, *, split, tags, dm, seed, max_per_class, root=None) -> torch.Tensor:
     """:func:`pair_indices`, loaded from or saved to :func:`pairs_cache_path`."""
     _check_positive_int("dm", dm)
@@ -279,7 +268,7 @@ def cached_pair_indices(mnist_labels, svhn_labels, *, split, tags, dm, seed, max
     if path.exists():
         return torch.load(path, weights_only=True)
     pairs = pair_indices(mnist_labels, svhn_labels, dm=dm, seed=seed, max_per_class=max_per_class)
-    _save(pairs, path)
+    save_cache(pairs, path)
     return pairs
 
 
@@ -427,7 +416,7 @@ def _load_standin(modality: str, split: str, standin_seed: int, root) -> tuple[t
         arrays = torch.load(path, weights_only=True)
         return arrays["images"], arrays["labels"]
     images, labels = standin.svhn_standin(counts, gen_seed, split=split)
-    _save({"images": images, "labels": labels}, path)
+    save_cache({"images": images, "labels": labels}, path)
     return images, labels
 
 

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from mmvae_lib.metrics.classifiers import train_classifier
+from mmvae_lib.paths import save_atomic
 
 if TYPE_CHECKING:
     from mmvae_lib.experiments.polymnist.data import PolyMNIST
@@ -85,8 +86,5 @@ def digit_classifier(modality: int, data: "PolyMNIST", *, epochs: int, seed: int
         train_classifier(model, data.images[modality], data.labels, epochs=epochs, seed=seed, device=device,
                          progress=progress)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save({k: v.cpu() for k, v in model.state_dict().items()}, tmp)
-        tmp.replace(path)
+        save_atomic({k: v.cpu() for k, v in model.state_dict().items()}, path)
     return model.eval()

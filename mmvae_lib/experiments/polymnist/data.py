@@ -43,7 +43,7 @@ from torch import Tensor
 from mmvae_lib.datasets import shuffled_order
 from mmvae_lib.experiments.mnist_svhn.data import ChecksumError, read_mnist, real_files
 from mmvae_lib.experiments.mnist_svhn.standin import mnist_standin
-from mmvae_lib.paths import data_dir
+from mmvae_lib.paths import data_dir, save_cache
 
 SPLITS = ("train", "test")
 SOURCES = ("auto", "real", "offline")
@@ -248,24 +248,13 @@ def build_offline(split: str, *, seed: int = 0, digits: str = "auto", root=None)
         built = build_tuples(images, labels, background_photographs(),
                              torch.Generator().manual_seed(seed + SPLIT_SEED_OFFSET[split]))
         built["sha256"] = content_sha256(built["images"], built["labels"])
-        _save(built, path)
+        save_cache(built, path)
     words = DIGIT_WORDS[source]
     record = {"kind": "offline", "sha256": built["sha256"], "backgrounds": list(BACKGROUNDS), "digits": words,
               "seed": seed, "generator_version": GENERATOR_VERSION,
               "description": f"offline PolyMNIST ({words}; backgrounds skimage.data {', '.join(BACKGROUNDS)}; "
                              f"seed {seed})"}
     return PolyMNIST(split, built["images"], built["labels"], record, built["digits"], built["corners"])
-
-
-def _save(obj, path: Path) -> None:
-    """torch.save through a temporary file, so a half-written cache is never read; silent if read-only."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        torch.save(obj, tmp)
-        tmp.replace(path)
-    except OSError as err:
-        print(f"Could not write the cache file {path}: {err}")
 
 
 # --- the published archive ----------------------------------------------------------------------------------

@@ -22,6 +22,26 @@ def shuffled_order(n: int, shuffle: bool, generator: torch.Generator | None) -> 
     return torch.randperm(n, generator=generator or torch.Generator().manual_seed(0))
 
 
+@dataclass(frozen=True)
+class ModalityView:
+    """The batches of ``data`` with only its modalities ``keep`` (e.g. one modality for a single-modality
+    VAE): the same items, in the same order. For datasets whose ``batches`` take ``keep=`` (the experiments'
+    pairs return it from their ``select``); ``key`` names the view for checkpoint fingerprints."""
+
+    data: object
+    keep: tuple[int, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.data.key}|modalities {list(self.keep)}"
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def batches(self, batch_size: int, **kwargs):
+        return self.data.batches(batch_size, keep=self.keep, **kwargs)
+
+
 @dataclass(eq=False)
 class TensorDataset:
     """Tensors ``(N, ...)``, one per modality (``None`` for a modality absent from every item), and optional

@@ -15,6 +15,18 @@ NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 OUTPUT_KINDS = ("tables", "figures", "notebooks", "checkpoints", "cache")
 
 
+def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """The hex digest of a file (``hashlib``'s ``algorithm``: sha256, or md5 where that is what is
+    published), read in 1 MiB chunks."""
+    import hashlib
+
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def save_atomic(obj, path: str | os.PathLike) -> Path:
     """``torch.save`` through a temporary file of this process, then renamed: a reader never sees a
     half-written file, and two processes writing the same file do not mix. Creates the folder."""

@@ -10,6 +10,7 @@ from torch import nn
 
 from mmvae_lib.experiments.cub import data as cub_data
 from mmvae_lib.experiments.cub import features
+from mmvae_lib.paths import file_digest
 from mmvae_lib.experiments.cub.text import EOS, EXC
 
 # (image id, class id, CUB class folder, file stem, Reed's class folder, Reed's file stem, size)
@@ -163,7 +164,7 @@ def test_weights_are_checked_by_sha256(tmp_path, monkeypatch):
         features.check_weights(bogus)
     with pytest.raises(FileNotFoundError, match="resnet101-63fe2227.pth"):
         features.check_weights(tmp_path / "missing.pth")
-    monkeypatch.setitem(features.RESNET101_WEIGHTS, "resnet101-test.pth", (features.sha256(bogus), "test"))
+    monkeypatch.setitem(features.RESNET101_WEIGHTS, "resnet101-test.pth", (file_digest(bogus), "test"))
     assert features.check_weights(bogus) == "resnet101-test.pth"
 
 
@@ -180,7 +181,7 @@ def test_resnet101_trunk_loads_checked_weights_and_gives_2048_features(tmp_path,
                  torch.full(v.shape, 1e-3)) for k, v in shapes.items()}
     path = tmp_path / "weights.pth"
     torch.save(state, path)
-    monkeypatch.setitem(features.RESNET101_WEIGHTS, "resnet101-test.pth", (features.sha256(path), "test"))
+    monkeypatch.setitem(features.RESNET101_WEIGHTS, "resnet101-test.pth", (file_digest(path), "test"))
     trunk, name = features.resnet101_trunk(path)
     assert name == "resnet101-test.pth" and not trunk.training
     with torch.no_grad():

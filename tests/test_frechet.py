@@ -6,6 +6,7 @@ import scipy.linalg
 import torch
 
 from mmvae_lib.metrics import frechet
+from mmvae_lib.paths import file_digest
 
 
 class ChannelMeans(torch.nn.Module):
@@ -59,7 +60,7 @@ def test_inception_weights_are_refused_unless_their_checksum_matches(tmp_path, m
         frechet.inception_metric()
     with pytest.raises(FileNotFoundError, match="does not exist"):
         frechet.inception_weights(tmp_path / "absent.pth")
-    assert frechet.inception_weights(fake, sha256=frechet.sha256_file(fake)) == fake
+    assert frechet.inception_weights(fake, sha256=file_digest(fake)) == fake
 
 
 def test_standard_fid_without_torch_fidelity_says_how_to_install_it(tmp_path, monkeypatch):
@@ -70,4 +71,4 @@ def test_standard_fid_without_torch_fidelity_says_how_to_install_it(tmp_path, mo
     monkeypatch.setattr(frechet.importlib.util, "find_spec",
                         lambda name, *a: None if name == "torch_fidelity" else real_find_spec(name, *a))
     with pytest.raises(ModuleNotFoundError, match=r"pip install -e '\.\[fid\]'"):
-        frechet.inception_metric(weights, sha256=frechet.sha256_file(weights))
+        frechet.inception_metric(weights, sha256=file_digest(weights))

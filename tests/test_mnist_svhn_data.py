@@ -11,6 +11,7 @@ import torch
 
 from conftest import FIXTURE_COUNTS, fixture_arrays, write_idx
 from mmvae_lib.experiments.mnist_svhn import data
+from mmvae_lib.paths import file_digest
 from mmvae_lib.experiments.mnist_svhn.data import (CHECKSUMS, MNIST_SUBSET, REAL_CLASS_COUNTS, STANDIN, ChecksumError, load_mnist_svhn,
                             pair_indices, pairs_per_class, read_idx, read_mnist, read_svhn)
 
@@ -89,7 +90,7 @@ def test_corrupted_file_gives_checksum_error_naming_it(real_root, monkeypatch):
     path = real_root / "MNIST" / "raw" / "train-labels-idx1-ubyte.gz"
     for name in CHECKSUMS:  # pretend the fixture files are the official ones
         folder = real_root / ("SVHN" if name.endswith(".mat") else "MNIST/raw")
-        monkeypatch.setitem(CHECKSUMS, name, data.md5(folder / name))
+        monkeypatch.setitem(CHECKSUMS, name, file_digest(folder / name, "md5"))
     read_mnist("train", real_root)  # passes the check
     raw = bytearray(path.read_bytes())
     raw[-1] ^= 0xFF

@@ -39,3 +39,14 @@ def test_save_cache_says_why_it_could_not_write_and_goes_on(tmp_path, capsys):
     blocker.write_text("not a folder")
     paths.save_cache({"a": 1}, blocker / "cache.pt")
     assert "Could not write the cache file" in capsys.readouterr().out
+
+
+def test_file_digest_is_hashlibs_over_the_whole_file(tmp_path):
+    """Over more than one 1 MiB chunk: the digest of all the bytes, for sha256 (default) and md5."""
+    import hashlib
+
+    data = os.urandom((1 << 20) + 12345)
+    path = tmp_path / "blob"
+    path.write_bytes(data)
+    assert paths.file_digest(path) == hashlib.sha256(data).hexdigest()
+    assert paths.file_digest(path, "md5") == hashlib.md5(data).hexdigest()

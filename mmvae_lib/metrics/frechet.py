@@ -21,13 +21,14 @@ and rounded to 8 bits (:func:`to_uint8`, torchvision ``save_image``'s rounding).
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
+
+from mmvae_lib.paths import file_digest
 
 INCEPTION_FILE = "pt_inception-2015-12-05-6726825d.pth"
 INCEPTION_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
@@ -42,14 +43,6 @@ class WeightsChecksumError(ValueError):
 def to_uint8(images: Tensor) -> Tensor:
     """Images in [0, 1] (any float values) → uint8 as a PNG stores them: clamp, ×255, round half up."""
     return (images.detach().float() * 255 + 0.5).clamp_(0, 255).to(torch.uint8)
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _fid_class():
@@ -75,7 +68,7 @@ def inception_weights(path: str | os.PathLike | None = None, *, sha256: str = IN
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"the Inception weights file {path} does not exist (expected {INCEPTION_FILE})")
-    found = sha256_file(path)
+    found = file_digest(path)
     if found != sha256:
         raise WeightsChecksumError(f"the Inception weights file {path} has sha256 {found}, expected {sha256} "
                                    f"({INCEPTION_FILE}, the weights of the standard FID): refusing to compute an "

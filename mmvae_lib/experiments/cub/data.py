@@ -35,7 +35,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from mmvae_lib.datasets import shuffled_order
+from mmvae_lib.datasets import ModalityView, shuffled_order
 from mmvae_lib.experiments.cub import features as image_features
 from mmvae_lib.experiments.cub import standin
 from mmvae_lib.experiments.cub.text import Vocabulary, tokenize
@@ -233,32 +233,14 @@ class CUBPairs:
             batch = self.get(order[start:start + batch_size], device=device)
             yield [batch[m] for m in keep]
 
-    def select(self, keep: tuple[int, ...]) -> "PairsView":
-        return PairsView(self, tuple(keep))
+    def select(self, keep: tuple[int, ...]) -> ModalityView:
+        return ModalityView(self, tuple(keep))
 
     def images_subset(self, index: Tensor) -> "CUBPairs":
         """The pairs of the images ``index`` (each with its ten captions), in that order."""
         captions = (index[:, None] * CAPTIONS_PER_IMAGE + torch.arange(CAPTIONS_PER_IMAGE)).flatten()
         return CUBPairs(self.split, self.features[index], self.tokens[captions], self.classes[index], self.images[index],
                         [self.captions[i] for i in captions.tolist()], self.source, self.description)
-
-
-@dataclass(frozen=True)
-class PairsView:
-    """:meth:`CUBPairs.select`: the same batches with some of their modalities (0 = image, 1 = caption)."""
-
-    pairs: CUBPairs
-    keep: tuple[int, ...]
-
-    @property
-    def key(self) -> str:
-        return f"{self.pairs.key}|modalities {list(self.keep)}"
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def batches(self, batch_size: int, **kwargs):
-        return self.pairs.batches(batch_size, keep=self.keep, **kwargs)
 
 
 @dataclass(eq=False)

@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from mmvae_lib.paths import save_atomic
+from mmvae_lib.paths import file_digest, save_atomic
 
 SHORTER_SIDE = 224
 THUMBNAIL = 64
@@ -50,14 +50,6 @@ class ChecksumError(ValueError):
     """A weights file whose SHA-256 is not a published one."""
 
 
-def sha256(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def check_weights(path: str | os.PathLike) -> str:
     """The name of the published weights file that ``path`` is (by SHA-256, whatever it is called), or
     :class:`ChecksumError`; FileNotFoundError with what to download if it does not exist."""
@@ -68,7 +60,7 @@ def check_weights(path: str | os.PathLike) -> str:
             f"IMAGENET1K_V1, https://download.pytorch.org/models/{PAPER_WEIGHTS}) on a machine with internet "
             f"access and put it there, or pass its path as weights=...; without real CUB features use "
             f"source='standin'.")
-    found = sha256(path)
+    found = file_digest(path)
     for name, (expected, _) in RESNET101_WEIGHTS.items():
         if found == expected:
             return name

@@ -36,9 +36,9 @@ from urllib.parse import urlparse
 import numpy as np
 import torch
 
-from mmvae_lib.datasets import shuffled_order
+from mmvae_lib.datasets import ModalityView, shuffled_order
 from mmvae_lib.experiments.mnist_svhn import standin
-from mmvae_lib.paths import data_dir, save_cache
+from mmvae_lib.paths import data_dir, file_digest, save_cache
 
 SPLITS = ("train", "test")
 SOURCES = ("auto", "real", "standin")
@@ -96,21 +96,12 @@ def real_files(modality: str, split: str, root: str | os.PathLike | None = None)
     return [data_dir(root) / FOLDERS[modality] / name for name in FILES[(modality, split)]]
 
 
-def md5(path: str | os.PathLike) -> str:
-    """The md5 hex digest of a file, read in 1 MiB chunks."""
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def check_file(path: Path, *, verify_checksum: bool = True) -> None:
     """Raise FileNotFoundError if ``path`` is missing, :class:`ChecksumError` if its md5 is not the official one."""
     if not path.exists():
         raise FileNotFoundError(_missing_message([path]))
     if verify_checksum:
-        found, expected = md5(path), CHECKSUMS[path.name]
+        found, expected = file_digest(path, "md5"), CHECKSUMS[path.name]
         if found != expected:
             raise ChecksumError(
                 f"The checksum of {path} is wrong: expected md5 {expected}, got {found}. The file is corrupted "
@@ -367,28 +358,10 @@ class PairedMNISTSVHN:
             batch = self.get(order[start:start + batch_size], device=device)
             yield [batch[i] for i in keep]
 
-    def select(self, keep: tuple[int, ...]) -> "PairView":
+    def select(self, keep: tuple[int, ...]) -> ModalityView:
         """The pairs with only the modalities ``keep`` (0 = MNIST, 1 = SVHN), e.g. for a single-modality VAE:
         the same batches, in the same order, as the pairs give."""
-        return PairView(self, tuple(keep))
-
-
-@dataclass(frozen=True)
-class PairView:
-    """:meth:`PairedMNISTSVHN.select`: the pairs' batches with some of their modalities."""
-
-    pairs: PairedMNISTSVHN
-    keep: tuple[int, ...]
-
-    @property
-    def key(self) -> str:
-        return f"{self.pairs.key}|modalities {list(self.keep)}"
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def batches(self, batch_size: int, **kwargs):
-        return self.pairs.batches(batch_size, keep=self.keep, **kwargs)
+        return ModalityView(self, tuple(keep))
 
 
 # ---------------------------------------------------------------------------------------------------------

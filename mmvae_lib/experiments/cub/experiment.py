@@ -11,8 +11,6 @@ Command line, for long GPU runs: ``python -m mmvae_lib.experiments.cub.experimen
 """
 from __future__ import annotations
 
-import argparse
-import json
 import math
 
 import torch
@@ -24,6 +22,7 @@ from mmvae_lib.experiments.cub.networks import cub_model
 from mmvae_lib.paths import output_dir
 from mmvae_lib.profiles import CUBSettings, Profile, get_profile
 from mmvae_lib.training import KLAnnealing, Stage, train
+from mmvae_lib.training.command_line import train_one_model
 from mmvae_lib.workers import Job, run_jobs
 
 MODEL_NAMES = ("mmvae", "mvae")
@@ -157,17 +156,7 @@ def correlation_judges(profile: Profile | str, *, data: CUBData | None = None, w
 # --- command line ---------------------------------------------------------------------------------------
 
 def main(argv=None) -> None:
-    from mmvae_lib import numerics
-
-    parser = argparse.ArgumentParser(description="Train one CUB image-caption model of the MMVAE paper.")
-    parser.add_argument("--model", required=True, choices=MODEL_NAMES)
-    parser.add_argument("--profile", default="cpu")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default=None)
-    args = parser.parse_args(argv)
-    print(numerics.reproducible())
-    _, history = _fit(args.profile, args.model, args.seed, device=args.device, progress=True)
-    print(json.dumps(history[-1]))
+    train_one_model("Train one CUB image-caption model of the MMVAE paper.", MODEL_NAMES, _fit, argv)
 
 
 if __name__ == "__main__":

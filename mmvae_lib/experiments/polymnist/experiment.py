@@ -10,8 +10,6 @@ Command line, for long GPU runs: ``python -m mmvae_lib.experiments.polymnist.exp
 """
 from __future__ import annotations
 
-import argparse
-import json
 from dataclasses import dataclass
 
 import torch
@@ -23,6 +21,7 @@ from mmvae_lib.experiments.polymnist.networks import polymnist_model
 from mmvae_lib.paths import output_dir
 from mmvae_lib.profiles import PolyMNISTSettings, Profile, get_profile
 from mmvae_lib.training import Stage, train
+from mmvae_lib.training.command_line import train_one_model
 from mmvae_lib.workers import Job, run_jobs
 
 MODEL_NAMES = ("mmvae", "mvae", "mopoe")
@@ -148,17 +147,7 @@ def digit_classifiers(profile: Profile | str, train_data: PolyMNIST, *, device: 
 # --- command line ---------------------------------------------------------------------------------------
 
 def main(argv=None) -> None:
-    from mmvae_lib import numerics
-
-    parser = argparse.ArgumentParser(description="Train one PolyMNIST model (MMVAE, MVAE or MoPoE).")
-    parser.add_argument("--model", required=True, choices=MODEL_NAMES)
-    parser.add_argument("--profile", default="cpu")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default=None)
-    args = parser.parse_args(argv)
-    print(numerics.reproducible())
-    _, history = _fit(args.profile, args.model, args.seed, device=args.device, progress=True)
-    print(json.dumps(history[-1]))
+    train_one_model("Train one PolyMNIST model (MMVAE, MVAE or MoPoE).", MODEL_NAMES, _fit, argv)
 
 
 if __name__ == "__main__":

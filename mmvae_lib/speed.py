@@ -14,8 +14,8 @@ back to the kernel beyond the trim threshold, to be faulted in again on the next
   decodes and scores the samples a few hundred latents at a time, so no activation reaches the mmap
   threshold and each chunk's activations stay in the core's cache. The numbers agree with one big call
   to float rounding (tested), not bit for bit: the convolutions block their sums by batch size.
-- ``channels_last`` convolutions in the SVHN networks (:mod:`mmvae_lib.networks`), which oneDNN runs
-  faster on this CPU; again equal to rounding.
+- ``channels_last`` convolutions in the SVHN networks (:mod:`mmvae_lib.experiments.mnist_svhn.networks`),
+  which oneDNN runs faster on this CPU; again equal to rounding.
 
 In-place ReLUs are always on: they change no number.
 """

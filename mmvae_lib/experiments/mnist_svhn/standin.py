@@ -341,7 +341,7 @@ def svhn_standin(counts: int | Sequence[int], seed: int, *, split: str = "train"
                  appearance: Appearance | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Synthetic house-number crops: images uint8 (N, 3, 32, 32), labels int64 (N,).
 
-    ``counts``: crops per digit, one number for all ten or ten numbers (:data:`mmvae_lib.data` asks for
+    ``counts``: crops per digit, one number for all ten or ten numbers (:mod:`.data` asks for
     real SVHN's class proportions). ``split`` picks the :data:`APPEARANCE` and :data:`LAYOUT` fitted to
     that split of real SVHN; ``appearance`` replaces the fitted colours (calibration uses it). Classes are
     interleaved in a seeded random order. Same arguments, same bytes. About 10,000 crops per few seconds

@@ -1,6 +1,6 @@
 """What is published about real SVHN's cropped digits, and how the offline stand-in measures against it.
 
-The stand-in (:mod:`mmvae_lib.standin`) must follow the real data, never the paper's claims. This module
+The stand-in (:mod:`.standin`) must follow the real data, never the paper's claims. This module
 holds every public number it is calibrated to, with its source, measures the same statistics on any set
 of crops (:func:`crop_statistics`), and fits the stand-in's colour parameters to them (:func:`calibrate`).
 Notebook 01 prints the comparison.
@@ -25,11 +25,11 @@ Sources (real SVHN itself cannot be downloaded here):
   k-chuang/tf-svhn ``svhn-preprocessing.ipynb``; they sum to the 73,257 and 26,032 crops of the official
   splits). A digit of a one-digit number has no neighbour, the first and last of a longer number one,
   the others two: :data:`NEIGHBOUR_SHARES`.
-- Digits per class in the official files (:data:`mmvae_lib.data.REAL_CLASS_COUNTS`); the stand-in keeps
+- Digits per class in the official files (:data:`.data.REAL_CLASS_COUNTS`); the stand-in keeps
   their proportions.
 - Not published anywhere we could find: colour saturation, the share of light-on-dark digits, the
   distribution of digit-background contrast beyond the per-crop deviation above, how loose the boxes are,
-  blur and noise. The stand-in states its assumption for each (:class:`mmvae_lib.standin.Layout`): half
+  blur and noise. The stand-in states its assumption for each (:class:`.standin.Layout`): half
   the digits dark on light, the others light on dark.
 - A LeNet-style classifier on real SVHN reaches about 88-93 % test accuracy (Ganin & Lempitsky 2015,
   Table 1, "train on target": 92.2 % with three convolutions; LeNet-5 92.1-93.3 % in Kandemir et al. 2022),
@@ -96,10 +96,10 @@ def comparison(split: str, images: torch.Tensor) -> list[dict]:
 
 
 def calibrate(split: str, *, n: int = 4_000, seed: int = 0, verbose: bool = True):
-    """Fit the :class:`mmvae_lib.standin.Appearance` of ``split`` so that ``n`` crops drawn with ``seed``
+    """Fit the :class:`.standin.Appearance` of ``split`` so that ``n`` crops drawn with ``seed``
     have the published mean, all-pixel std and per-crop std of each channel (nine numbers, eight
     parameters, least squares with scipy). The same crops are redrawn at every evaluation, so the fit
-    sees a smooth function. Returns the fitted Appearance; :data:`mmvae_lib.standin.APPEARANCE` holds
+    sees a smooth function. Returns the fitted Appearance; :data:`.standin.APPEARANCE` holds
     the result (rounded), so the generator does not refit on every call."""
     from scipy.optimize import least_squares
 

@@ -58,21 +58,14 @@ class JointEncoder(nn.Module):
             raise ValueError(f"JointEncoder needs one embedding size per embedder, got {len(embedders)} "
                              f"embedders and {len(embedding_dims)} sizes")
         self.embedders = nn.ModuleList(embedders)
-        layers, width = [], sum(embedding_dims)
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.ReLU()]
-            width = h
-        self.mlp = nn.Sequential(*layers)
-        self.loc = nn.Linear(width, latent_dim)
-        self.raw_scale = nn.Linear(width, latent_dim)
+        self.head = MLPEncoder(sum(embedding_dims), latent_dim, hidden)     # the MLP on the concatenation
 
     def forward(self, xs: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
         parts = []
         for embed, x in zip(self.embedders, xs):
             out = embed(x)
             parts.append((out[0] if isinstance(out, (tuple, list)) else out).flatten(1))
-        h = self.mlp(torch.cat(parts, dim=-1))
-        return self.loc(h), self.raw_scale(h)
+        return self.head(torch.cat(parts, dim=-1))
 
 
 class MLPEncoder(nn.Module):

@@ -3,7 +3,7 @@ Gaussian experts divided by a Gaussian prior (JNF's subset posterior with Gaussi
 import pytest
 import torch
 
-from mmvae_lib.models.hmc import HMCSettings, hmc
+from mmvae_lib.models.hmc import DualAveraging, HMCSettings, hmc
 
 pytestmark = pytest.mark.usefixtures("one_thread")   # tiny models: one thread is far faster here
 
@@ -88,11 +88,52 @@ def test_a_huge_step_is_rejected_not_propagated():
     assert torch.equal(result.z, start) and torch.all(result.acceptance == 0)
 
 
+def test_adapting_from_the_authors_step_mixes_where_the_fixed_step_does_not():
+    """From the authors' step 0.01, 10 steps of dual averaging then 10 of sampling match the closed-form
+    product within 5 standard errors (mean) and 20 % (variances); the same 20 steps at the fixed 0.01 are
+    far off (the check can fail). Each chain ends with its own step, much larger than 0.01."""
+    from mmvae_lib.theory import subset_posterior
+
+    locs, covs = gaussian_experts()
+    adapted = subset_posterior.hmc_against_closed_form(locs, covs, 2, 2000, HMCSettings(20, 10, 0.01, adapt_steps=10))
+    fixed = subset_posterior.hmc_against_closed_form(locs, covs, 2, 2000, HMCSettings(20, 10, 0.01))
+    assert adapted["mean error (standard errors)"] < 5 and adapted["variance error (relative)"] < 0.2, adapted
+    assert fixed["mean error (standard errors)"] > 10 and fixed["variance error (relative)"] > 1, fixed
+    assert 0.65 <= adapted["acceptance"] < 1
+
+    target = log_target(locs, covs, 2)
+    result = hmc(target, locs[torch.arange(300) % 3], torch.Generator().manual_seed(0),
+                 HMCSettings(20, 10, 0.01, adapt_steps=10))
+    assert result.step_size.shape == (300,) and torch.all(result.step_size > 0.05)
+    assert len(result.step_size.unique()) > 1                              # one step size per chain
+
+
+def test_dual_averaging_moves_the_step_towards_the_target_acceptance():
+    """Always accepting grows the step, never accepting shrinks it; the averaged step follows."""
+    for accept, grows in ((1.0, True), (0.0, False)):
+        adapter = DualAveraging(torch.full((2,), 0.1), target=0.65)
+        for _ in range(20):
+            adapter.update(torch.full((2,), accept))
+        assert torch.all((adapter.final > 0.1) == grows) and torch.all((adapter.step > 0.1) == grows)
+
+
+def test_acceptance_counts_only_the_steps_after_adaptation():
+    """With 3 steps of which 2 adapt, each chain's acceptance is that of its one sampling step: 0 or 1."""
+    locs, covs = gaussian_experts()
+    result = hmc(log_target(locs, covs, 1), locs[torch.arange(40) % 3], torch.Generator().manual_seed(0),
+                 HMCSettings(3, 5, 0.05, adapt_steps=2))
+    assert set(result.acceptance.tolist()) <= {0.0, 1.0}
+
+
 def test_settings_are_checked():
     with pytest.raises(ValueError, match="steps must be an integer >= 1"):
         HMCSettings(steps=0)
     with pytest.raises(ValueError, match="step_size must be positive"):
         HMCSettings(step_size=0.0)
+    with pytest.raises(ValueError, match="adapt_steps must be an integer in"):
+        HMCSettings(steps=10, adapt_steps=10)
+    with pytest.raises(ValueError, match="target_acceptance must be in"):
+        HMCSettings(adapt_steps=5, target_acceptance=1.0)
     with pytest.raises(ValueError, match="z0 must be"):
         hmc(lambda z: -z.pow(2).sum(-1), torch.zeros(3), None)
 

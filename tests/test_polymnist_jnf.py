@@ -12,7 +12,7 @@ from mmvae_lib.models.jnf import JNF, OneStratum, SubsetPosterior
 from mmvae_lib.profiles import get_profile
 
 SMALL = dataclasses.replace(get_profile("smoke").jnf_polymnist, latent_dim=4, flow_hidden=(8,), dcca_dim=3,
-                            hmc_steps=3, hmc_leapfrog=2)
+                            hmc_steps=3, hmc_adapt_steps=1, hmc_leapfrog=2)
 
 
 class Constant(torch.nn.Module):

@@ -31,3 +31,14 @@ def test_unknown_profile_and_overrides():
     assert changed.mnist_svhn.epochs == 3 and get_profile("smoke").mnist_svhn.epochs == 1
     assert changed.theory == get_profile("smoke").theory
     assert min(get_profile("cpu").theory.cost_m_grid) == 2 and max(get_profile("cpu").theory.cost_m_grid) == 8
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_jnf_subset_posteriors_adapt_the_step_where_they_are_sampled(name):
+    """Where JNF samples subset posteriors by HMC (PolyMNIST, and the toy's check against a closed form),
+    every profile adapts the step size during the first half of the steps, from the authors' 0.01."""
+    from mmvae_lib.models.hmc import HMCSettings
+
+    for section in ("jnf_polymnist", "jnf_toy"):
+        s = getattr(PROFILES[name], section)
+        assert s.hmc == HMCSettings(s.hmc_steps, s.hmc_leapfrog, 0.01, adapt_steps=s.hmc_steps // 2)

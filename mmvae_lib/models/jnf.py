@@ -124,7 +124,7 @@ class SubsetPosterior:
             return self.log_density(flat.view(k, b, d)).reshape(-1)
 
         result = hmc(log_density, z0.reshape(k * b, d), generator, self.hmc)
-        return HMCResult(result.z.view(k, b, d), result.acceptance.view(k, b))
+        return HMCResult(result.z.view(k, b, d), result.acceptance.view(k, b), result.step_size.view(k, b))
 
     def rsample(self, k: int, generator: torch.Generator | None = None) -> Tensor:
         """K samples ``(K, B, D)`` (the name of the interface; HMC samples carry no gradient)."""

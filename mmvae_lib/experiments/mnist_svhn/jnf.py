@@ -25,7 +25,6 @@ from mmvae_lib.metrics import coherence
 from mmvae_lib.metrics.inference_gap import joint_to_unimodal_kl
 from mmvae_lib.models import JNF, JointEncoder, Likelihood, MLPEncoder
 from mmvae_lib.models.flows import maf
-from mmvae_lib.models.hmc import HMCSettings
 from mmvae_lib.models.projectors import Projector
 from mmvae_lib.profiles import JNFSettings, Profile, get_profile
 from mmvae_lib.training import jnf as recipes
@@ -59,7 +58,7 @@ def jnf_model(variant: str, s: JNFSettings, seed: int) -> JNF:
         flow_modules = [maf(d, s.flow_transforms, s.flow_hidden) for _ in range(2)] if flows else None
         return JNF(joint, encoders, decoders, [Likelihood("laplace", LIKELIHOOD_SCALE)] * 2, latent_dim=d,
                    flows=flow_modules, projectors=projectors, llik_scaling=LLIK_SCALING, modalities=(MNIST, SVHN),
-                   hmc=HMCSettings(s.hmc_steps, s.hmc_leapfrog, s.hmc_step_size))
+                   hmc=s.hmc)
 
 
 CHECKPOINTS = "jnf_mnist_svhn"     # under outputs/<profile>/checkpoints

@@ -27,7 +27,6 @@ from mmvae_lib.metrics import coherence
 from mmvae_lib.metrics.batching import batches
 from mmvae_lib.models import JNF, JointEncoder, Likelihood, MLPEncoder
 from mmvae_lib.models.flows import maf
-from mmvae_lib.models.hmc import HMCSettings
 from mmvae_lib.models.projectors import Projector
 from mmvae_lib.profiles import JNFSettings, Profile, get_profile
 from mmvae_lib.training import jnf as recipes
@@ -61,7 +60,7 @@ def jnf_model(variant: str, s: JNFSettings, seed: int, *, divide_prior: str = "e
         flow_modules = [maf(d, s.flow_transforms, s.flow_hidden) for _ in range(N_MODALITIES)] if flows else None
         return JNF(joint, encoders, decoders, [Likelihood("laplace", LIKELIHOOD_SCALE)] * N_MODALITIES,
                    latent_dim=d, flows=flow_modules, projectors=projectors, modalities=MODALITIES,
-                   divide_prior=divide_prior, hmc=HMCSettings(s.hmc_steps, s.hmc_leapfrog, s.hmc_step_size))
+                   divide_prior=divide_prior, hmc=s.hmc)
 
 
 CHECKPOINTS = "jnf_polymnist"      # under outputs/<profile>/checkpoints

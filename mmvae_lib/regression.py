@@ -217,6 +217,15 @@ def run_notebooks(profile: str, outputs_root: Path, env: Mapping[str, str], only
     return recorded_values(outputs_root, profile)
 
 
+def merge_unstable(old: Mapping[str, list[str]], new: Mapping[str, list[str]], only) -> dict[str, list[str]]:
+    """The checked cells that differ per environment (``notebook#cell``) after measuring the notebooks named
+    by the prefixes ``only``: theirs as measured now (a cell that no longer differs is dropped), every other
+    notebook's as measured before."""
+    def measured_now(cell: str) -> bool:
+        return cell.split("#")[0].startswith(tuple(only))
+    return {env: sorted({c for c in old.get(env, []) if not measured_now(c)} | set(cells)) for env, cells in new.items()}
+
+
 def measure(profile: str = "smoke", only=None) -> Path:
     """Run the notebooks in each of :data:`ENVIRONMENTS`, store this machine's values as the reference
     and each group's tolerance from the spread (see the module docstring). ``only`` (notebook name
@@ -239,8 +248,7 @@ def measure(profile: str = "smoke", only=None) -> Path:
         old = reference.get("measurement", {})
         deviations = {**old.get("largest_deviation", {}), **deviations}
         tolerances = {**reference.get("tolerances", {}), **tolerances}
-        unstable = {env: sorted(set(old.get("checked_cells_that_differ", {}).get(env, []))
-                                | set(cells)) for env, cells in unstable.items()}
+        unstable = merge_unstable(old.get("checked_cells_that_differ", {}), unstable, only)
     reference["tolerances"] = dict(sorted(tolerances.items()))
     reference["measurement"] = {"environments": ENVIRONMENTS, "largest_deviation": dict(sorted(deviations.items())),
                                 "safety_factor": SAFETY, "floors": FLOORS,

@@ -82,6 +82,17 @@ def test_update_with_merge_keeps_the_groups_this_run_did_not_record(refs):
     assert regression.load_reference("smoke")["values"] == {"new": {"x": 2.0}}
 
 
+def test_measuring_some_notebooks_replaces_their_unstable_cells_and_keeps_the_others():
+    """After ``measure --only 13``: notebook 13's differing cells are those of this measurement (one that no
+    longer differs is dropped), other notebooks' stay as measured before."""
+    old = {"env": ["06_table2.ipynb#3", "13_jnf.ipynb#7"], "other": ["13_jnf.ipynb#9"]}
+    new = {"env": [], "other": ["13_jnf.ipynb#9", "13_jnf.ipynb#12"]}
+    assert regression.merge_unstable(old, new, ["13"]) == {"env": ["06_table2.ipynb#3"],
+                                                            "other": ["13_jnf.ipynb#12", "13_jnf.ipynb#9"]}
+    assert regression.merge_unstable(old, new, ["06"]) == {"env": ["13_jnf.ipynb#7"],
+                                                            "other": ["13_jnf.ipynb#12", "13_jnf.ipynb#9"]}
+
+
 def test_tolerance_is_safety_times_the_largest_deviation_and_at_least_the_floor():
     runs = {"here": {"g": {"kind": "percent", "values": {"a": 10.0, "b": 5.0}},
                      "h": {"kind": "nats", "values": {"x": -100.0}}},

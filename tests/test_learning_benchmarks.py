@@ -3,7 +3,7 @@ on the smoke profile, read what they say they read, and refuse to run without th
 from __future__ import annotations
 
 import importlib.util
-import math
+import json
 import sys
 from pathlib import Path
 
@@ -36,11 +36,16 @@ def test_polymnist_learning_curve_reads_coherence_and_own_reconstructions(output
     with pytest.raises(RuntimeError, match="not trained yet"):
         script.main(["--model", "mopoe", "--profile", "smoke", "--minutes", "0.01"])
     experiment.digit_classifiers("smoke", experiment.paper_data("smoke", "train"))
-    log = script.main(["--model", "mopoe", "--profile", "smoke", "--minutes", "0.05", "--every", "2", "--test", "40"])
+    written = outputs / "curve.json"
+    log = script.main(["--model", "mopoe", "--profile", "smoke", "--minutes", "0.05", "--every", "2", "--test", "40",
+                       "--json", str(written)])
     assert log and [row["step"] for row in log] == list(range(2, 2 * len(log) + 1, 2))
-    assert all(0 <= row["cross"] <= 1 and 0 <= row["own"] <= 1 for row in log)
+    for row in log:      # Figure 4's average for 1..4 observed modalities, and the own reconstructions
+        assert list(row["coherence"]) == ["1", "2", "3", "4"]
+        assert all(0 <= v <= 1 for v in row["coherence"].values()) and 0 <= row["own"] <= 1
+    assert json.loads(written.read_text())["readings"] == log
     vae = script.main(["--model", "vae", "--profile", "smoke", "--minutes", "0.02", "--every", "1", "--test", "40"])
-    assert vae and all(math.isnan(row["cross"]) and 0 <= row["own"] <= 1 for row in vae)
+    assert vae and all(row["coherence"] == {} and 0 <= row["own"] <= 1 for row in vae)
 
 
 def test_cub_learning_curve_reads_table4_and_counts_distinct_captions(outputs):

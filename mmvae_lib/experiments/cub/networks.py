@@ -16,6 +16,14 @@ channel), because a sample's log weight must not depend on the other samples it 
 library scores each datapoint's bound on its own and decodes the M·K·B stratified samples in chunks whose
 size is a property of the machine (:mod:`mmvae_lib.speed`); with BatchNorm the numbers would change with
 the chunk size and between training and evaluation mode.
+
+A second difference follows from it: the tied embedding starts at standard deviation 1/√128 instead of
+``nn.Embedding``'s 1. With GroupNorm and the unit initialisation the first logits have a standard deviation
+near 7 (a first caption loss of some 370 nats), and within 50 steps the decoder learns to switch its final ReLU
+off for every input: its output is then the bias alone, the same caption whatever z, and no gradient ever
+reaches the convolutions again (measured on the stand-in captions, a caption-only VAE: 2 % of the final ReLU's
+outputs alive at step 50; the trained ``cpu`` models had none alive). With BatchNorm, as released, 13 % stay
+alive; with the smaller initialisation and GroupNorm about half do, and the logits start near 1.
 """
 from __future__ import annotations
 
@@ -46,6 +54,7 @@ class SentenceEncoder(nn.Module):
     def __init__(self, vocabulary: int, latent_dim: int, embedding_dim: int = EMBEDDING_DIM):
         super().__init__()
         self.embedding = nn.Embedding(vocabulary, embedding_dim)
+        nn.init.normal_(self.embedding.weight, std=embedding_dim ** -0.5)   # see the module docstring
         wide = dict(kernel_size=(1, 4), stride=(1, 2), padding=(0, 1))
         self.body = nn.Sequential(
             *_block(nn.Conv2d(1, 32, 4, 2, 1), 32),          # 32 × 16 × 64

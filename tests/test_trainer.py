@@ -119,7 +119,8 @@ def test_finished_run_is_loaded_not_retrained(tmp_path, monkeypatch):
 
 
 def test_checkpoint_name_follows_recipe_data_architecture_and_seed(tmp_path):
-    """Change the recipe, the data, the architecture or the seed and the checkpoint's name changes."""
+    """Change the recipe, the data, the architecture, the initial weights or the seed and the checkpoint's name
+    changes."""
     stage, data = Stage("s", "moe_elbo", epochs=1), tiny_pairs()
     base = checkpoint_path(model(), [stage], data, tmp_path / "run", 0)
     assert base.name.startswith("run_") and base.suffix == ".pt"
@@ -128,7 +129,11 @@ def test_checkpoint_name_follows_recipe_data_architecture_and_seed(tmp_path):
               checkpoint_path(model(), [stage], tiny_pairs(seed=1), tmp_path / "run", 0),
               checkpoint_path(mnist_svhn_model("mmvae", 9), [stage], data, tmp_path / "run", 0),
               checkpoint_path(model(), [stage], data, tmp_path / "run", 1)]
-    assert len({base, *others}) == 5
+    reinitialised = model()                                  # same repr, one weight initialised differently
+    with torch.no_grad():
+        next(reinitialised.parameters()).mul_(0.5)
+    others.append(checkpoint_path(reinitialised, [stage], data, tmp_path / "run", 0))
+    assert len({base, *others}) == 6
 
 
 def test_logged_value_is_the_bound_not_the_surrogate(tmp_path):

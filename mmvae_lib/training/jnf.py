@@ -84,9 +84,10 @@ def train_joint(build: Callable[[str], JNF], beta: float, s: JNFSettings, data, 
     ``(model, history, checkpoint path)``, the checkpoint ``<checkpoints>/joint_b<β>_s<seed>_<fingerprint>.pt``."""
     name = Path(checkpoints) / f"joint_b{beta:g}_s{seed}"
     model, stages = build("jnf"), joint_stages(s, beta)
+    path = checkpoint_path(model, stages, data, name, seed)                # named from the untrained model
     history = train(model, stages, data, name, seed=seed, device=device, progress=progress,
                     on_epoch_end=on_epoch_end)
-    return model, history, checkpoint_path(model, stages, data, name, seed)
+    return model, history, path
 
 
 def train_variant(build: Callable[[str], JNF], variant: str, s: JNFSettings, data, checkpoints: str | os.PathLike,

@@ -16,7 +16,7 @@
   history, the stage) is written atomically; calling :func:`train` again resumes from the last finished
   epoch, inside any stage, and ends with the same numbers as an uninterrupted run (on CPU); a finished
   run is loaded, not retrained. The checkpoint's name carries a fingerprint of the recipe, the data, the
-  architecture and the seed, so a changed run never loads a stale one.
+  architecture, the initial weights and the seed, so a changed run never loads a stale one.
 - The history holds per epoch the stage, the mean of ``Estimate.bound`` (never the surrogate, whose value
   need not be the bound), steps and seconds, and whatever ``evaluate(model)`` measured after the epoch.
   A NaN or infinite loss stops training with an error naming the stage, epoch and step.
@@ -119,10 +119,22 @@ class Stage:
 RECORD_KEYS = ("stage", "epoch", "bound", "steps", "seconds")
 
 
+def state_digest(model: nn.Module) -> str:
+    """A SHA-1 of the model's parameters and buffers, names and bytes: it changes when an initialisation
+    changes, which the model's repr does not show."""
+    digest = hashlib.sha1()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 def checkpoint_path(model: nn.Module, stages: Sequence[Stage], data, name: str | os.PathLike, seed: int) -> Path:
     """``<name>_<fingerprint>.pt``: the fingerprint hashes the recipe, the data's key, the architecture
-    (the model's repr) and the seed."""
-    fingerprint = json.dumps([[s.describe() for s in stages], data.key, repr(model), seed], sort_keys=True)
+    (the model's repr), the model's state before training (:func:`state_digest`: the initialisation, or the
+    weights a later stage starts from) and the seed. Call it on the untrained model."""
+    fingerprint = json.dumps([[s.describe() for s in stages], data.key, repr(model), state_digest(model), seed],
+                             sort_keys=True)
     name = Path(name)
     return name.with_name(f"{name.name}_{hashlib.sha1(fingerprint.encode()).hexdigest()[:10]}.pt")
 

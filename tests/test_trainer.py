@@ -1,5 +1,7 @@
 """mmvae_lib.training: any model, a recipe of stages, resumable and deterministic, the bound logged, frozen
 parameters frozen, divergence stopped."""
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -79,6 +81,31 @@ def test_resume_inside_the_second_stage_equals_an_uninterrupted_run(tmp_path, on
     assert [h["bound"] for h in history] == [h["bound"] for h in resumed_history]
     assert [(h["stage"], h["epoch"]) for h in history] == [("joint", 1), ("joint", 2), ("mnist encoder", 3),
                                                            ("mnist encoder", 4)]
+
+
+def test_a_longer_last_stage_continues_a_finished_shorter_run_bit_for_bit(tmp_path, one_thread):
+    """A finished run whose last stage has 1 epoch, continued into the same recipe with a 2-epoch last stage,
+    ends bit for bit where an uninterrupted 2-epoch run ends (the first stage's records and all), and trains
+    only the missing epoch; nothing is copied where there is no shorter run or the longer one exists."""
+    data, recipe = tiny_pairs(), two_stage_recipe()
+    shorter = recipe[:-1] + [replace(recipe[-1], epochs=1)]
+    straight = model()
+    history = train(straight, recipe, data, tmp_path / "a" / "run", progress=False)
+    assert trainer.continue_from_shorter(model(), recipe, data, tmp_path / "b" / "run", 0, 1) is None   # nothing yet
+    train(model(), shorter, data, tmp_path / "b" / "run", progress=False)
+    copied = trainer.continue_from_shorter(model(), recipe, data, tmp_path / "b" / "run", 0, 1)
+    assert copied == checkpoint_path(model(), shorter, data, tmp_path / "b" / "run", 0)
+    epochs_run = []
+    continued = model()
+    continued_history = train(continued, recipe, data, tmp_path / "b" / "run", progress=False,
+                              on_epoch_end=lambda epoch, h: epochs_run.append(epoch))
+    assert epochs_run == [4]
+    assert same_weights(straight, continued)
+    assert [h["bound"] for h in history] == [h["bound"] for h in continued_history]
+    assert trainer.continue_from_shorter(model(), recipe, data, tmp_path / "b" / "run", 0, 1) is None   # exists
+    for bad in (0, 2, 3):
+        with pytest.raises(ValueError, match="shorter_epochs must be between 1 and"):
+            trainer.continue_from_shorter(model(), recipe, data, tmp_path / "c" / "run", 0, bad)
 
 
 def test_frozen_parameters_do_not_move_and_requires_grad_is_restored(tmp_path, one_thread):

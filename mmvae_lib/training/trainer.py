@@ -31,7 +31,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -137,6 +137,26 @@ def checkpoint_path(model: nn.Module, stages: Sequence[Stage], data, name: str |
                              sort_keys=True)
     name = Path(name)
     return name.with_name(f"{name.name}_{hashlib.sha1(fingerprint.encode()).hexdigest()[:10]}.pt")
+
+
+def continue_from_shorter(model: nn.Module, stages: Sequence[Stage], data, name: str | os.PathLike, seed: int,
+                          shorter_epochs: int) -> Path | None:
+    """Let a run whose last stage is longer start where a finished run of the same recipe with that stage
+    ``shorter_epochs`` long ended: copy that run's checkpoint to the name of ``stages`` (:func:`checkpoint_path`,
+    called on the untrained ``model``), unless the longer run has a checkpoint already. :func:`train` then
+    resumes it after epoch ``shorter_epochs`` of the last stage. That equals an uninterrupted longer run,
+    because nothing an epoch computes depends on how many epochs its stage has (per-step options take the
+    step count). Returns the checkpoint copied from, or ``None`` (nothing to copy, or nothing needed)."""
+    stages = list(stages)
+    if not stages or not 1 <= shorter_epochs < stages[-1].epochs:
+        raise ValueError(f"shorter_epochs must be between 1 and the last stage's {stages[-1].epochs if stages else 0} "
+                         f"epochs (exclusive), got {shorter_epochs!r}")
+    target = checkpoint_path(model, stages, data, name, seed)
+    shorter = checkpoint_path(model, stages[:-1] + [replace(stages[-1], epochs=shorter_epochs)], data, name, seed)
+    if target.exists() or not shorter.exists():
+        return None
+    save_atomic(torch.load(shorter, map_location="cpu", weights_only=True), target)
+    return shorter
 
 
 def _updated_parameters(model: nn.Module, stage: Stage) -> list[nn.Parameter]:

@@ -59,3 +59,47 @@ def test_cub_learning_curve_reads_table4_and_counts_distinct_captions(outputs):
         assert {"Joint", "Cross I→S", "Cross S→I"} <= set(row)
         assert all(-1 <= row[c] <= 1 for c in ("Joint", "Cross I→S", "Cross S→I"))
         assert 1 <= row["distinct_captions"] <= 30
+
+
+def test_jnf_polymnist_learning_curve_reads_each_stage_and_keeps_the_profiles_weights(outputs):
+    """The DCCA stage is read by its canonical correlation and the projectors' digit probes, the unimodal stage
+    by its fit and the coherence given one modality, at the epochs asked for and the last of each stage; the
+    run with the profile's epochs is the checkpoint notebook 13 loads (the readings change no weight)."""
+    from mmvae_lib.experiments.polymnist import experiment, jnf
+
+    script = _script("jnf_polymnist_learning")
+    with pytest.raises(RuntimeError, match="not trained yet"):
+        script.main(["--variant", "jnf", "--profile", "smoke"])
+    experiment.digit_classifiers("smoke", experiment.paper_data("smoke", "train"))
+    written = outputs / "jnf.json"
+    log = script.main(["--variant", "jnf_dcca", "--profile", "smoke", "--dcca-epochs", "3", "--unimodal-epochs", "4",
+                       "--every", "2", "--test", "40", "--json", str(written)])
+    assert [(row["epoch"], row["stage"]) for row in log] == [
+        (1, "joint"), (1, "dcca"), (2, "dcca"), (3, "dcca"), (4, "unimodal"), (6, "unimodal"), (7, "unimodal")]
+    assert 0 <= log[0]["reconstruction"] <= 1
+    for row in log[1:4]:
+        assert 0 < row["total_correlation"] <= 10 * jnf.settings("smoke").dcca_dim
+        assert all(0 <= row[f"probe_m{m}"] <= 1 for m in range(5))
+    for row in log[4:]:
+        assert row["minus_kl"] < 0 and 0 <= row["coherence_1"] <= 1
+    assert log[-1]["minus_kl"] > log[4]["minus_kl"]            # the unimodal posteriors close in on the joint one
+    assert json.loads(written.read_text())["readings"] == log
+    # the profile's own epochs: the trained weights are those notebook 13 trains (and then loads)
+    profile_run = script.main(["--variant", "jnf", "--profile", "smoke", "--every", "1", "--test", "40"])[1:]
+    assert [row["epoch"] for row in profile_run] == list(range(1, jnf.settings("smoke").unimodal_epochs + 1))
+    loaded = script.main(["--variant", "jnf", "--profile", "smoke", "--test", "40"])
+    assert [row["stage"] for row in loaded] == ["joint"]                     # the variant loaded, not retrained
+    folder = outputs / "smoke" / "checkpoints" / jnf.CHECKPOINTS
+    written_files = sorted(folder.iterdir())
+    history = jnf.trained_variants("smoke", ("jnf",), workers=1, progress=False)[("jnf", 0)][1]
+    assert sorted(folder.iterdir()) == written_files                    # nothing trained: the benchmark's run
+    joint_epochs = jnf.settings("smoke").joint_epochs
+    assert [h["epoch"] - joint_epochs for h in history if h["stage"] == "unimodal"] == [r["epoch"] for r in profile_run]
+    # a longer joint model, continued from the profile's: read after each epoch it is continued for
+    longer = script.main(["--variant", "jnf", "--profile", "smoke", "--joint-epochs", str(joint_epochs + 2),
+                          "--unimodal-epochs", "1", "--every", "1", "--test", "40"])
+    assert [(row["epoch"], row["stage"]) for row in longer] == [
+        (joint_epochs, "joint"), (joint_epochs + 1, "joint"), (joint_epochs + 2, "joint"), (1, "unimodal")]
+    assert longer[0]["reconstruction"] == loaded[0]["reconstruction"]          # the profile's joint model, loaded
+    with pytest.raises(SystemExit):
+        script.main(["--variant", "jnf", "--profile", "smoke", "--joint-epochs", str(joint_epochs)])

@@ -30,7 +30,7 @@ from pathlib import Path
 from mmvae_lib.models.jnf import JNF, copy_joint_model
 from mmvae_lib.paths import output_dir
 from mmvae_lib.profiles import JNFSettings, Profile, get_profile
-from mmvae_lib.training.trainer import FixedOptions, Stage, checkpoint_path, train
+from mmvae_lib.training.trainer import FixedOptions, Stage, checkpoint_path, continue_from_shorter, train
 from mmvae_lib.workers import Job, run_jobs
 
 # name → (with flows, the projector stage's objective or None)
@@ -78,15 +78,19 @@ def variant_stages(variant: str, model: JNF, s: JNFSettings) -> list[Stage]:
 
 
 def train_joint(build: Callable[[str], JNF], beta: float, s: JNFSettings, data, checkpoints: str | os.PathLike, *,
-                seed: int, device: str | None = None, progress: bool = False,
-                on_epoch_end=None) -> tuple[JNF, list[dict], Path]:
+                seed: int, device: str | None = None, progress: bool = False, on_epoch_end=None, evaluate=None,
+                continue_from_epochs: int | None = None) -> tuple[JNF, list[dict], Path]:
     """Train (or resume, or load) the joint model ``build("jnf")`` with :func:`joint_stages` at ``beta``:
-    ``(model, history, checkpoint path)``, the checkpoint ``<checkpoints>/joint_b<β>_s<seed>_<fingerprint>.pt``."""
+    ``(model, history, checkpoint path)``, the checkpoint ``<checkpoints>/joint_b<β>_s<seed>_<fingerprint>.pt``.
+    ``continue_from_epochs``: start from the finished joint model of ``continue_from_epochs`` epochs where there
+    is one (:func:`mmvae_lib.training.trainer.continue_from_shorter`); ``evaluate`` runs after each epoch."""
     name = Path(checkpoints) / f"joint_b{beta:g}_s{seed}"
     model, stages = build("jnf"), joint_stages(s, beta)
     path = checkpoint_path(model, stages, data, name, seed)                # named from the untrained model
+    if continue_from_epochs is not None:
+        continue_from_shorter(model, stages, data, name, seed, continue_from_epochs)
     history = train(model, stages, data, name, seed=seed, device=device, progress=progress,
-                    on_epoch_end=on_epoch_end)
+                    on_epoch_end=on_epoch_end, evaluate=evaluate)
     return model, history, path
 
 

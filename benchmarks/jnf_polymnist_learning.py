@@ -40,9 +40,8 @@ import torch
 from sklearn.linear_model import LogisticRegression
 
 from mmvae_lib.experiments.polymnist import experiment, jnf
-from mmvae_lib.experiments.polymnist.results import generate_from, observed_subsets
+from mmvae_lib.experiments.polymnist.results import observed_subsets, reconstruction_accuracies
 from mmvae_lib.metrics.batching import batches
-from mmvae_lib.metrics.classifiers import accuracy
 from mmvae_lib.metrics.coherence import coherence_by_size, subset_coherence
 from mmvae_lib.models.projectors import dcca_loss
 from mmvae_lib.objectives.jnf import jnf_unimodal
@@ -62,14 +61,6 @@ def projector_readings(model, xs_test, labels, xs_probe, labels_probe) -> dict:
         fit = LogisticRegression(max_iter=2_000).fit(h_probe.numpy(), labels_probe.numpy())
         out[f"probe_m{m}"] = float(np.mean(fit.predict(h_test.numpy()) == labels.numpy()))
     return out
-
-
-@torch.no_grad()
-def joint_reconstructions(model, xs, labels, judges) -> list[float]:
-    """The judges' accuracy on each modality reconstructed from one sample of q(z | X)."""
-    everything = tuple(range(len(xs)))
-    return [accuracy(judges[m], generate_from(model, xs, everything, [m], torch.Generator().manual_seed(6))[0],
-                     labels) for m in everything]
 
 
 @torch.no_grad()
@@ -132,7 +123,7 @@ def main(argv=None) -> list[dict]:
                                                  stages=[st.describe() for st in stages], readings=log), indent=1))
 
     def read_joint(model) -> dict:
-        own = joint_reconstructions(model, xs, labels, judges)
+        own = reconstruction_accuracies(model, xs, labels, judges, torch.Generator().manual_seed(6), from_all=True)
         return {"reconstruction": sum(own) / len(own), **{f"reconstruction_m{m}": a for m, a in enumerate(own)}}
 
     # the profile's joint model (trained here or loaded), then, with --joint-epochs, continued from it: its

@@ -158,6 +158,37 @@ def test_reconstruction_coherence_averages_the_judges_over_modalities():
     assert results.reconstruction_coherence(model, xs, threes, [_Always(3)] * 5, g) == 1.0
     assert results.reconstruction_coherence(model, xs, fours, [_Always(3)] * 5, g) == 0.0
     assert results.reconstruction_coherence(model, xs, fours, [_Always(3)] * 4 + [_Always(4)], g) == pytest.approx(0.2)
+    assert results.reconstruction_accuracies(model, xs, fours, [_Always(3)] * 4 + [_Always(4)], g) == [0, 0, 0, 0, 1]
+
+
+def test_reconstructions_from_all_modalities_read_the_joint_posterior():
+    """With ``from_all`` every modality is decoded from q(z | X) given all five: for JNF its joint encoder (a
+    model whose unimodal encoders give NaN would poison the per-modality path, not this one)."""
+    from mmvae_lib.experiments.polymnist import jnf
+
+    model = jnf.jnf_model("jnf", get_profile("smoke").jnf_polymnist, 0).eval()
+    xs, _ = _tiny_data(20).get(torch.arange(6))
+    for encoder in model.encoders:
+        torch.nn.init.constant_(encoder.loc.weight, float("nan"))
+    judges = [_Stable()] * 5
+    g = torch.Generator().manual_seed(0)
+    labels = torch.zeros(6, dtype=torch.long)
+    assert results.reconstruction_accuracies(model, xs, labels, judges, g, from_all=True) == [1.0] * 5
+    assert results.reconstruction_accuracies(model, xs, labels, judges, g) == [0.0] * 5
+    table = results.joint_reconstruction_results({("jnf", 0): (model, []), ("jnf", 1): (model, [])}, xs, labels, judges)
+    assert table == {("JNF", "reconstruction from all five"): [100.0, 100.0]}
+
+
+class _Stable(torch.nn.Module):
+    """A judge that reads 0 in finite images and 1 in images with a NaN."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        nan = torch.isnan(x).flatten(1).any(1)
+        return torch.nn.functional.one_hot(nan.long(), 10).float()
 
 
 @pytest.mark.parametrize("name", experiment.MODEL_NAMES)

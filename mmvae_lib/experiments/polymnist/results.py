@@ -70,12 +70,33 @@ def coherence_results(profile: Profile | str, runs: dict, xs: list[Tensor], labe
     return micro, per_class
 
 
-def reconstruction_coherence(model, xs: list[Tensor], labels: Tensor, judges, generator: torch.Generator) -> float:
-    """A diagnostic, not a published number: the judges' accuracy on each modality's own reconstruction
-    (z ~ q(z | x_m) decoded in m), averaged over the modalities. Cross-generation rarely shows a digit the
-    decoders cannot yet draw from their own modality, so this is a rough ceiling on coherence (not a bound)."""
-    right = [accuracy(judges[m], generate_from(model, xs, (m,), [m], generator)[0], labels)
-             for m in range(model.n_modalities)]
+def joint_reconstruction_results(runs: dict, xs: list[Tensor], labels: Tensor, judges) -> dict:
+    """:func:`reconstruction_coherence` from all five modalities (%) for every ``runs[(name, seed)] = (model,
+    history)``: ``{(model, "reconstruction from all five"): [per seed]}``."""
+    out: dict = {}
+    for (name, seed), run in runs.items():
+        value = reconstruction_coherence(run[0], xs, labels, judges, torch.Generator().manual_seed(seed), from_all=True)
+        out.setdefault((DISPLAY_NAMES[name], "reconstruction from all five"), []).append(100 * value)
+    return out
+
+
+def reconstruction_accuracies(model, xs: list[Tensor], labels: Tensor, judges, generator: torch.Generator, *,
+                              from_all: bool = False) -> list[float]:
+    """The judges' accuracy on each modality m reconstructed from one sample of q(z | x_m), or with
+    ``from_all`` of q(z | x_1..x_M) given every modality, decoded in m: one value per modality."""
+    every = tuple(range(model.n_modalities))
+    return [accuracy(judges[m], generate_from(model, xs, every if from_all else (m,), [m], generator)[0], labels)
+            for m in every]
+
+
+def reconstruction_coherence(model, xs: list[Tensor], labels: Tensor, judges, generator: torch.Generator, *,
+                             from_all: bool = False) -> float:
+    """A diagnostic, not a published number: :func:`reconstruction_accuracies` averaged over the modalities.
+    Cross-generation rarely shows a digit the decoders cannot yet draw from their own modality, so this is a
+    rough ceiling on coherence (not a bound). ``from_all``: reconstructions from the posterior given all five
+    modalities, what the joint posterior keeps of the digit; for JNF that is its joint encoder, which its
+    unimodal posteriors are fitted to, so they can hardly carry more."""
+    right = reconstruction_accuracies(model, xs, labels, judges, generator, from_all=from_all)
     return sum(right) / len(right)
 
 

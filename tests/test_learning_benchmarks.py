@@ -1,5 +1,6 @@
-"""benchmarks/polymnist_learning.py and cub_learning.py: the learning curves the README quotes run end to end
-on the smoke profile, read what they say they read, and refuse to run without their judges."""
+"""benchmarks/polymnist_learning.py, cub_learning.py and jnf_polymnist_learning.py: the learning curves the
+README quotes run end to end on the smoke profile, read what they say they read, and refuse to run without
+their judges."""
 from __future__ import annotations
 
 import importlib.util

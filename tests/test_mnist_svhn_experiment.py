@@ -80,3 +80,20 @@ def test_trend_reads_the_end_of_a_probed_history():
     history = [{"epoch": e, "Joint": v} for e, v in enumerate([10, 20, 30, 40, 41, 42], 1)]
     t = experiment.trend(history, "Joint")
     assert t == {"last": 42.0, "best": 42.0, "best epoch": 6, "per 10 epochs": pytest.approx(10.0), "from epoch": 5}
+
+
+def test_trend_names_a_run_trained_without_the_probe():
+    """A history without the probe's columns (trained with probe=False) says so instead of a bare KeyError."""
+    with pytest.raises(KeyError, match="without the coherence probe"):
+        experiment.trend([{"epoch": 1, "bound": -3.0}], "Joint")
+
+
+def test_trained_models_record_the_probe_by_default(tmp_path, monkeypatch, one_thread):
+    """Whichever notebook trains a checkpoint first leaves the probed history that notebook 06 reads
+    (`--only 06` on fresh outputs once failed here), and the unimodal models are not probed."""
+    monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
+    runs = experiment.trained_models("smoke", models=("mmvae", "vae_mnist"), seeds=(0,), progress=False, workers=1)
+    mmvae_history, vae_history = runs[("mmvae", 0)][1], runs[("vae_mnist", 0)][1]
+    assert all(set(experiment.CURVE_COLUMNS) <= set(h) for h in mmvae_history)
+    assert experiment.trend(mmvae_history, "Joint")["last"] == mmvae_history[-1]["Joint"]
+    assert not set(experiment.CURVE_COLUMNS) & set(vae_history[-1])

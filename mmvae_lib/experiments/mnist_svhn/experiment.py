@@ -122,13 +122,15 @@ def train_one(profile: Profile | str, name: str, seed: int, *, probe: bool = Fal
 
 
 def trained_models(profile: Profile | str, *, models=MODEL_NAMES, seeds=None, device: str | None = None,
-                   progress: bool = True, probe: bool = False, workers: int | None = None) -> dict:
+                   progress: bool = True, probe: bool = True, workers: int | None = None) -> dict:
     """Train (or load) every model in ``models`` for every seed of the profile, on its training data.
 
     Models not trained yet are trained in parallel worker processes of one thread each
     (:func:`mmvae_lib.workers.run_jobs`: as many as the machine has free cores; the numbers do not depend
     on how many), the two-modality ones with the :func:`coherence_probe` after each epoch if ``probe``.
-    Returns ``{(name, seed): (model, history)}``, every model loaded from its checkpoint.
+    The probe is on by default: a checkpoint is trained once and every notebook loads it, so whichever
+    notebook trains first must leave the history that the others read (the probe never changes the
+    weights). Returns ``{(name, seed): (model, history)}``, every model loaded from its checkpoint.
     """
     s = settings(profile)
     name_of_profile = get_profile(profile).name
@@ -173,6 +175,11 @@ def trend(history: list[dict], column: str, fraction: float = 1 / 3) -> dict[str
     least-squares slope over the last ``fraction`` of the epochs (at least two), in points per 10 epochs."""
     import numpy as np
 
+    missing = [h["epoch"] for h in history if column not in h]
+    if missing:
+        raise KeyError(f"{column!r} was not measured at epochs {missing[:5]}{'…' if len(missing) > 5 else ''}: the "
+                       f"run was trained without the coherence probe (train it with probe=True, after deleting "
+                       f"its checkpoint)")
     epochs = np.array([h["epoch"] for h in history], dtype=float)
     values = np.array([h[column] for h in history], dtype=float)
     tail = min(len(values), max(2, round(len(values) * fraction)))

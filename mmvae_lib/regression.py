@@ -22,6 +22,13 @@ the values of the last smoke run into the reference: ``make notebooks`` re-execu
 ``MMVAE_REGRESSION_UPDATE=1`` (their values become the reference, so the checks pass and print the lines
 nbval will compare) and then updates. ``python -m mmvae_lib.regression measure`` re-measures the
 tolerances.
+
+Emulated instruction sets do not reach every difference between real CPUs (an Intel Xeon trained the
+smoke SVHN judge 2.7 points away from the AMD EPYC reference, where the emulations had moved it 0.4).
+``python -m mmvae_lib.regression compare`` (``make compare-machine``), run on another real machine, adds
+how far that machine lies from the reference to the measurement, under ``other_machines``, and widens the
+tolerances to cover it by the same rule. Re-measuring a group drops the other machines' comparisons of
+it: they were taken against the replaced values.
 """
 from __future__ import annotations
 
@@ -169,24 +176,73 @@ def tolerances_from_runs(runs: Mapping[str, dict], reference: str) -> tuple[dict
                 if env != reference:
                     worst = max(worst, abs(recorded[group]["values"][name] - value))
         deviations[group] = worst
-        step = FLOORS[entry["kind"]]
-        tolerances[group] = max(step, math.ceil(SAFETY * worst / step) * step)
+        tolerances[group] = tolerance_for(worst, entry["kind"])
     return deviations, tolerances
+
+
+def tolerance_for(deviation: float, kind: str) -> float:
+    """:data:`SAFETY` × ``deviation``, rounded up to a whole number of the kind's floor, at least the floor."""
+    step = FLOORS[kind]
+    return max(step, math.ceil(SAFETY * deviation / step) * step)
+
+
+def machine_deviations(recorded: Mapping[str, dict], reference: Mapping) -> dict[str, float]:
+    """Per group of the stored ``reference``: the largest |recorded − reference| over the names both have.
+    Groups this run did not record (or recorded under other names only) are left out."""
+    deviations = {}
+    for group, stored in reference["values"].items():
+        common = set(recorded.get(group, {}).get("values", {})) & set(stored)
+        if common:
+            deviations[group] = max(abs(recorded[group]["values"][name] - stored[name]) for name in common)
+    return deviations
+
+
+def tolerances_with_machines(reference: Mapping) -> dict[str, float]:
+    """Each group's tolerance from every deviation measured for it: the environments standing in for other
+    CPUs (``largest_deviation``) and each real machine compared with the reference (``other_machines``)."""
+    measurement = reference.get("measurement", {})
+    emulated = measurement.get("largest_deviation", {})
+    machines = measurement.get("other_machines", {}).values()
+    tolerances = {}
+    for group, kind in reference["kinds"].items():
+        worst = max([emulated.get(group, 0.0)] + [m["largest_deviation"].get(group, 0.0) for m in machines])
+        tolerances[group] = max(reference.get("tolerances", {}).get(group, 0.0), tolerance_for(worst, kind))
+    return tolerances
+
+
+def cpu_name() -> str:
+    """This machine's processor, as /proc/cpuinfo names it (``platform.processor()`` elsewhere)."""
+    import platform
+
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 def checked_outputs(notebook: Path) -> dict[int, str]:
     """What nbval compares in an executed notebook: the text output of each cell marked
-    ``# NBVAL_CHECK_OUTPUT`` (streams, plain-text results, errors), by cell index."""
+    ``# NBVAL_CHECK_OUTPUT`` (streams, plain-text results, errors), by its index in the source notebook
+    (the parameters cell papermill injects into a copy it executes is not counted). A cell's writes to one
+    stream count as one output where the first was, as nbval coalesces them: how the kernel happened to
+    flush them into outputs varies from run to run."""
     import nbformat
 
     out = {}
-    for i, cell in enumerate(nbformat.read(notebook, as_version=4).cells):
+    cells = [c for c in nbformat.read(notebook, as_version=4).cells
+             if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    for i, cell in enumerate(cells):
         if cell.cell_type != "code" or "NBVAL_CHECK_OUTPUT" not in cell.source:
             continue
-        parts = []
+        parts, streams = [], {}
         for output in cell.get("outputs", []):
             if output.output_type == "stream":
-                parts.append(f"[{output.name}] {output.text}")
+                if output.name not in streams:
+                    streams[output.name] = len(parts)
+                    parts.append(f"[{output.name}] ")
+                parts[streams[output.name]] += output.text
             elif output.output_type in ("execute_result", "display_data"):
                 parts.append(output.get("data", {}).get("text/plain", ""))
             elif output.output_type == "error":
@@ -244,15 +300,16 @@ def measure(profile: str = "smoke", only=None) -> Path:
         deviations, tolerances = tolerances_from_runs(runs, reference_env)
         path = update(profile, roots[reference_env], merge=bool(only))
     reference = load_reference(profile)
+    old = reference.get("measurement", {})
+    machines = drop_remeasured(old.get("other_machines", {}), runs[reference_env], only)
     if only:
-        old = reference.get("measurement", {})
         deviations = {**old.get("largest_deviation", {}), **deviations}
         tolerances = {**reference.get("tolerances", {}), **tolerances}
         unstable = merge_unstable(old.get("checked_cells_that_differ", {}), unstable, only)
     reference["tolerances"] = dict(sorted(tolerances.items()))
     reference["measurement"] = {"environments": ENVIRONMENTS, "largest_deviation": dict(sorted(deviations.items())),
                                 "safety_factor": SAFETY, "floors": FLOORS,
-                                "checked_cells_that_differ": unstable}
+                                "checked_cells_that_differ": unstable, "other_machines": machines}
     path.write_text(json.dumps(reference, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     for group in sorted(tolerances):
         print(f"{group}: largest deviation {deviations[group]:.4g} → tolerance {tolerances[group]:g}")
@@ -261,13 +318,88 @@ def measure(profile: str = "smoke", only=None) -> Path:
     return path
 
 
+def drop_remeasured(machines: Mapping[str, dict], measured: Mapping[str, dict], only) -> dict[str, dict]:
+    """Other machines' comparisons after re-measuring the groups ``measured`` (all groups when ``only`` is
+    empty): those groups' deviations were taken against the replaced reference values, so they are dropped
+    (compare on that machine again); the rest are kept."""
+    kept = {}
+    for label, machine in machines.items():
+        deviations = {g: d for g, d in machine["largest_deviation"].items() if only and g not in measured}
+        if deviations:
+            kept[label] = {**machine, "largest_deviation": deviations}
+        dropped = sorted(set(machine["largest_deviation"]) - set(deviations))
+        if dropped:
+            print(f"[measure] {label}: its comparison of {len(dropped)} re-measured group(s) is dropped; "
+                  f"run `make compare-machine` there again", flush=True)
+    return kept
+
+
+def compare_machine(profile: str = "smoke", label: str | None = None, only=None) -> tuple[Path, list[str]]:
+    """Run the notebooks on this machine (a real other CPU, not an emulated one) and add how far its values
+    lie from the stored reference to the reference's measurement, under ``label`` (this CPU's name by
+    default); each group's tolerance grows to cover it (:func:`tolerances_with_machines`). Returns the
+    reference's path and the notebook prefixes whose tolerances changed: their stored outputs print the
+    tolerance, so they need re-executing in place (``make compare-machine`` does)."""
+    import datetime
+
+    reference = load_reference(profile)
+    if reference is None:
+        raise FileNotFoundError(f"no {profile} reference at {reference_path(profile)}: run `make tolerances` first")
+    label = label or cpu_name()
+    with tempfile.TemporaryDirectory() as tmp:
+        recorded = run_notebooks(profile, Path(tmp) / "here", {}, only)
+        differ = differing_checked_cells_of_stored(Path(tmp) / "here", profile)
+    deviations = machine_deviations(recorded, reference)
+    measurement = reference.setdefault("measurement", {})
+    machines = measurement.setdefault("other_machines", {})
+    previous = machines.get(label, {}).get("largest_deviation", {}) if only else {}
+    machines[label] = {"cpu": cpu_name(), "compared": datetime.date.today().isoformat(),
+                       "largest_deviation": dict(sorted({**previous, **deviations}.items())),
+                       "checked_cells_that_differ": differ}
+    before = dict(reference["tolerances"])
+    reference["tolerances"] = dict(sorted(tolerances_with_machines(reference).items()))
+    path = reference_path(profile)
+    path.write_text(json.dumps(reference, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    changed = sorted(g for g in reference["tolerances"] if reference["tolerances"][g] != before.get(g))
+    for group in sorted(deviations):
+        note = f" → tolerance {before.get(group)} becomes {reference['tolerances'][group]:g}" if group in changed else ""
+        print(f"{group}: deviation {deviations[group]:.4g} on {label}{note}")
+    print(f"checked cells whose output differs from the stored notebooks on {label!r}: {differ or 'none'}")
+    return path, sorted({group.split(" ")[0] for group in changed})
+
+
+def differing_checked_cells_of_stored(root: Path, profile: str) -> list[str]:
+    """The checked cells of a run under ``root`` whose outputs differ from the stored notebooks (``notebooks/``).
+    The cells that only print :func:`check`'s line are left out: that run checked against no reference (so
+    that it records values outside the tolerances too), and its values are compared as numbers instead."""
+    differ = []
+    for book in sorted((Path(root) / profile / "notebooks").glob("*.ipynb")):
+        a, b = checked_outputs(NOTEBOOKS_DIR / book.name), checked_outputs(book)
+        differ += [f"{book.name}#{i}" for i in sorted(set(a) | set(b))
+                   if a.get(i) != b.get(i) and not _only_regression_lines(a.get(i, ""))]
+    return differ
+
+
+def _only_regression_lines(text: str) -> bool:
+    lines = text.removeprefix("[stdout] ").splitlines()
+    return bool(lines) and all(line.startswith("regression check ") for line in lines)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("update", "measure"))
+    parser.add_argument("command", choices=("update", "measure", "compare"))
     parser.add_argument("--profile", default="smoke")
-    parser.add_argument("--only", nargs="*", help="measure: only the notebooks whose names start with these prefixes")
+    parser.add_argument("--only", nargs="*", help="measure, compare: only the notebooks whose names start with these prefixes")
+    parser.add_argument("--label", help="compare: the name this machine is recorded under (default: its CPU's name)")
+    parser.add_argument("--changed-to", type=Path,
+                        help="compare: write the prefixes of the notebooks whose tolerances changed to this file")
     args = parser.parse_args(argv)
-    path = update(args.profile) if args.command == "update" else measure(args.profile, args.only)
+    if args.command == "compare":
+        path, changed = compare_machine(args.profile, args.label, args.only)
+        if args.changed_to:
+            args.changed_to.write_text(" ".join(changed))
+    else:
+        path = update(args.profile) if args.command == "update" else measure(args.profile, args.only)
     print(f"wrote {path}")
 
 

@@ -114,6 +114,29 @@ def test_checked_outputs_are_what_nbval_compares(tmp_path):
     nb.cells = [checked, plain]
     nbformat.write(nb, tmp_path / "n.ipynb")
     assert regression.checked_outputs(tmp_path / "n.ipynb") == {0: "[stdout] 1\n"}
+    # papermill's executed copy carries an injected parameters cell: the indices still name the source's cells
+    injected = nbformat.v4.new_code_cell('profile = "smoke"', metadata={"tags": ["injected-parameters"]})
+    nb.cells = [injected, checked, plain]
+    nbformat.write(nb, tmp_path / "executed.ipynb")
+    assert regression.checked_outputs(tmp_path / "executed.ipynb") == {0: "[stdout] 1\n"}
+    # one cell's writes to a stream, however the kernel split them into outputs, are one text (nbval coalesces)
+    split = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1); print(3)")
+    split.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+                     nbformat.v4.new_output("execute_result", data={"text/plain": "x"}),
+                     nbformat.v4.new_output("stream", name="stdout", text="3\n")]
+    merged = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(1); print(3)")
+    merged.outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n3\n"),
+                      nbformat.v4.new_output("execute_result", data={"text/plain": "x"})]
+    nb.cells = [split, merged]
+    nbformat.write(nb, tmp_path / "split.ipynb")
+    outputs = regression.checked_outputs(tmp_path / "split.ipynb")
+    assert outputs[0] == outputs[1] == "[stdout] 1\n3\nx"
+
+
+def test_compare_leaves_out_cells_that_only_print_the_regression_line():
+    assert regression._only_regression_lines("[stdout] regression check g: 2 values within ±1 percent of the smoke reference\n")
+    assert not regression._only_regression_lines("[stdout] regression check g: 2 values within ±1\nJNF: joint\n")
+    assert not regression._only_regression_lines("")
 
 
 def _run_notebook_01(outputs, references, extra_env):
@@ -161,3 +184,45 @@ def test_update_mode_takes_this_runs_values_as_the_reference(refs, monkeypatch, 
     assert capsys.readouterr().out == "regression check g: 2 values within ±1.5 percent of the smoke reference\n"
     with pytest.raises(regression.RegressionError, match="make tolerances"):
         regression.check("smoke", "new group", {"a": 1.0}, kind="percent")
+
+
+def test_another_machines_deviation_widens_only_the_groups_it_exceeds():
+    """A real CPU's comparison counts like an emulated environment: tolerance = SAFETY × the largest
+    deviation, rounded up to the floor; a group it stays within keeps its tolerance."""
+    reference = {"kinds": {"g": "percent", "h": "nats"},
+                 "values": {"g": {"a": 70.3125, "b": 86.7}, "h": {"x": -100.0}},
+                 "tolerances": {"g": 1.0, "h": 0.05},
+                 "measurement": {"largest_deviation": {"g": 0.39, "h": 0.001}}}
+    recorded = {"g": {"kind": "percent", "values": {"a": 67.578125, "b": 86.7, "new": 3.0}},
+                "h": {"kind": "nats", "values": {"x": -100.01}}, "other": {"kind": "nats", "values": {"y": 1.0}}}
+    deviations = regression.machine_deviations(recorded, reference)
+    assert deviations == pytest.approx({"g": 2.734375, "h": 0.01})
+    reference["measurement"]["other_machines"] = {"Xeon": {"largest_deviation": deviations}}
+    tolerances = regression.tolerances_with_machines(reference)
+    assert tolerances == {"g": 5.5, "h": 0.05}
+    # the judge's value on that machine now passes; it failed before
+    assert abs(67.578125 - 70.3125) <= tolerances["g"] and abs(67.578125 - 70.3125) > reference["tolerances"]["g"]
+
+
+def test_remeasuring_drops_the_other_machines_comparisons_of_those_groups():
+    machines = {"Xeon": {"cpu": "x", "largest_deviation": {"06 judges": 2.7, "13 coherence": 0.3}},
+                "EPYC": {"cpu": "e", "largest_deviation": {"13 coherence": 0.2}}}
+    measured = {"13 coherence": {"kind": "percent", "values": {}}}
+    assert regression.drop_remeasured(machines, measured, ["13"]) == {
+        "Xeon": {"cpu": "x", "largest_deviation": {"06 judges": 2.7}}}
+    assert regression.drop_remeasured(machines, measured, None) == {}
+
+
+def test_compare_records_the_machine_and_reports_notebooks_to_re_execute(refs, monkeypatch):
+    """``compare`` on a machine whose run lies 2 points off: recorded under its label with the CPU's name,
+    the tolerance widened, and notebook "g"'s prefix returned for re-execution."""
+    def run_here(profile, root, env, only):
+        return {"g": {"kind": "percent", "values": {"a": 12.0, "b": 20.0}}}
+    monkeypatch.setattr(regression, "run_notebooks", run_here)
+    monkeypatch.setattr(regression, "differing_checked_cells_of_stored", lambda root, profile: [])
+    path, changed = regression.compare_machine("smoke", "test CPU")
+    reference = json.loads(path.read_text())
+    machine = reference["measurement"]["other_machines"]["test CPU"]
+    assert machine["largest_deviation"] == {"g": 2.0} and machine["cpu"] == regression.cpu_name()
+    assert reference["tolerances"]["g"] == 4.0 and changed == ["g"]
+    regression.check("smoke", "g", {"a": 12.0, "b": 20.0}, kind="percent")   # now within tolerance

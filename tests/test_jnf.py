@@ -185,3 +185,24 @@ def test_bad_configurations_are_refused():
         gaussian_jnf().project(pairs())
     with pytest.raises(ValueError, match="needs every modality"):
         OBJECTIVES["jnf_unimodal"](gaussian_jnf(), [pairs()[0], None], 1, None)
+
+
+def test_broad_experts_make_the_exact_product_improper_and_adapted_chains_run_away():
+    """Gaussian experts broader than the prior: Π_s q_s / p^(|S|−1) has precision Σ_s 1/σ_s² − (|S| − 1) < 0
+    (here 3/1.5² − 2 ≈ −0.67 per dimension), no normalisable density, its log rising without bound away from
+    the experts. HMC whose step adapts follows it far out (what notebook 13 measures on PolyMNIST's flow
+    posteriors), while the authors' fixed step of 0.01 stays near its start, one expert's draw."""
+    model = gaussian_jnf(m=4, d=2)
+    xs = pairs(b=4, m=4, seed=3, scales=(1.5, 1.5))
+    experts = model.experts(xs, [0, 1, 2]).base
+    assert torch.all(experts.scale.pow(-2).sum(0) - 2 < 0)
+    q = model.posterior(xs, [0, 1, 2]).posterior
+    ray = torch.tensor([1.0, 0.0]).expand(4, 2)
+    assert all(torch.all(q.log_density(ray * 20) > q.log_density(ray * t)) for t in (1, 5, 10))
+    g = lambda: torch.Generator().manual_seed(0)
+    adapted = model.posterior(xs, [0, 1, 2], hmc=HMCSettings(steps=40, leapfrog_steps=10, step_size=0.01,
+                                                             adapt_steps=20)).posterior.sample(20, g()).z
+    fixed = model.posterior(xs, [0, 1, 2], hmc=HMCSettings(steps=40, leapfrog_steps=10,
+                                                           step_size=0.01)).posterior.sample(20, g()).z
+    start_spread = (experts.loc.abs() + 3 * experts.scale).max()
+    assert fixed.norm(dim=-1).median() < start_spread < adapted.norm(dim=-1).median()

@@ -75,3 +75,20 @@ def test_acceptance_table_gives_rates_in_percent_per_size():
     table = jnf.acceptance_table(models, _xs(), sizes=(2, 3), batch_size=4)
     assert set(table) == {("JNF", "|S| = 2"), ("JNF", "|S| = 3")}
     assert all(len(v) == 1 and 0.0 <= v[0] <= 100.0 for v in table.values())
+
+
+def test_chain_table_reports_every_model_size_and_schedule():
+    """One row per (model, seed, |S|, schedule); a judge that always reads 7, on 7s, scores 100 %; the
+    chains' and q(z | X)'s norms and the acceptance are in range."""
+    from mmvae_lib.models.hmc import HMCSettings
+
+    models = {("jnf", 0): jnf.jnf_model("jnf", SMALL, 0)}
+    schedules = {"fixed": HMCSettings(steps=2, leapfrog_steps=2, step_size=0.01),
+                 "adapted": HMCSettings(steps=4, leapfrog_steps=2, step_size=0.01, adapt_steps=2)}
+    rows = jnf.chain_table(models, _xs(), torch.full((6,), 7), [Constant(7)] * 5, schedules, sizes=(2, 4),
+                           batch_size=4)
+    assert [(r["|S|"], r["HMC"]) for r in rows] == [(2, "fixed"), (2, "adapted"), (4, "fixed"), (4, "adapted")]
+    for r in rows:
+        assert r["model"] == "JNF" and r["seed"] == 0 and r["coherence (%)"] == 100.0
+        assert r["|z|"] > 0 and r["|z| under q(z | X)"] > 0 and 0 <= r["acceptance (%)"] <= 100
+        assert torch.isfinite(torch.tensor(r["log target above q(z | X)'s"]))

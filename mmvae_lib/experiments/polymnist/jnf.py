@@ -116,3 +116,38 @@ def acceptance_table(models: dict, xs, generator_seed: int = 0, k: int = 1, batc
             out.setdefault((experiment.DISPLAY_NAMES[name], column(size)), []).append(
                 100 * torch.cat(rates).double().mean().item())
     return out
+
+
+@torch.no_grad()
+def chain_table(models: dict, xs, labels, judges, schedules: dict, generator_seed: int = 0, sizes=(2, 3, 4),
+                batch_size: int = 256) -> list[dict]:
+    """Where the HMC chains of the subset posteriors end, per model, |S| and HMC schedule (``schedules``:
+    name → :class:`mmvae_lib.models.hmc.HMCSettings`): for each size the first subset (m0..m_{|S|−1}) on every
+    tuple of ``xs``, one chain each. One row per (model, seed, size, schedule): the mean norm |z| of the
+    chains' last states against that of samples of the joint posterior q(z | X) (the region the decoders
+    were trained on); the mean acceptance; the mean unnormalised log target Σ_s log q_s(z | x_s) − n log p(z)
+    at the chains' states minus its mean at the q(z | X) samples (positive: the chains found more mass
+    elsewhere); and the coherence (%) of the held-out modalities decoded from the chains' states."""
+    rows = []
+    for (name, seed), model in models.items():
+        for size in sizes:
+            subset, targets = tuple(range(size)), range(size, model.n_modalities)
+            for label, schedule in schedules.items():
+                g = torch.Generator().manual_seed(generator_seed)
+                z, z_joint, acceptance, gap = [], [], [], []
+                for s in batches(len(labels), batch_size):
+                    part = [x[s] for x in xs]
+                    joint = model.posterior(part).rsample(1, g)[0]                       # (1, B, D)
+                    target = model.posterior(part, subset, hmc=schedule).posterior
+                    result = target.sample(1, g)                                         # z (1, B, D)
+                    gap.append(target.log_density(result.z)[0] - target.log_density(joint)[0])
+                    z.append(result.z[0]), z_joint.append(joint[0]), acceptance.append(result.acceptance[0])
+                z, z_joint = torch.cat(z), torch.cat(z_joint)
+                correct = [(judges[n](model.likelihoods[n].mean(model.decode(z, n))).argmax(-1) == labels).double()
+                           for n in targets]
+                rows.append({"model": experiment.DISPLAY_NAMES[name], "seed": seed, "|S|": size, "HMC": label,
+                             "|z|": z.norm(dim=-1).mean().item(), "|z| under q(z | X)": z_joint.norm(dim=-1).mean().item(),
+                             "acceptance (%)": 100 * torch.cat(acceptance).double().mean().item(),
+                             "log target above q(z | X)'s": torch.cat(gap).mean().item(),
+                             "coherence (%)": 100 * torch.stack(correct).mean().item()})
+    return rows

@@ -104,3 +104,22 @@ def test_jnf_polymnist_learning_curve_reads_each_stage_and_keeps_the_profiles_we
     assert longer[0]["reconstruction"] == loaded[0]["reconstruction"]          # the profile's joint model, loaded
     with pytest.raises(SystemExit):
         script.main(["--variant", "jnf", "--profile", "smoke", "--joint-epochs", str(joint_epochs)])
+
+
+def test_jnf_prior_division_sets_the_three_targets_side_by_side(outputs):
+    """Each target on the first seed's JNF and JNF-DCCA (smoke): coherence for |S| = 1..4 in percent, a chain
+    row per |S| = 2..4; |S| = 1 does not depend on the target; the models are left dividing |S| − 1 times."""
+    from mmvae_lib.experiments.polymnist import experiment
+
+    script = _script("jnf_prior_division")
+    experiment.digit_classifiers("smoke", experiment.paper_data("smoke", "train"))
+    rows = script.main(["--profile", "smoke", "--chains", "8", "--json", str(outputs / "division.json")])
+    assert [(r["target"], r["model"]) for r in rows] == [(t, m) for t in ("exact", "once", "none")
+                                                          for m in ("JNF", "JNF-DCCA")]
+    for r in rows:
+        assert list(r["coherence (%) by |S|"]) == ["1", "2", "3", "4"]
+        assert all(0 <= v <= 100 for v in r["coherence (%) by |S|"].values())
+        assert [c["|S|"] for c in r["chains"]] == [2, 3, 4]
+    by_model = {m: {r["coherence (%) by |S|"]["1"] for r in rows if r["model"] == m} for m in ("JNF", "JNF-DCCA")}
+    assert all(len(v) == 1 for v in by_model.values())
+    assert json.loads((outputs / "division.json").read_text())["rows"] == rows

@@ -15,7 +15,10 @@ joint model trained first, unimodal posteriors learnt afterwards, subset posteri
 
   with n = |S| − 1 (``divide_prior="exact"``: the product of the true posteriors p(z | x_m) ∝ p(z) p(x_m | z)
   is p(z | x_S) · p(z)^{|S|−1} for conditionally independent modalities) or n = 1 (``"once"``: what the
-  authors' released code does). No closed form: sampled by HMC (:mod:`mmvae_lib.models.hmc`), each chain
+  authors' released code does). With n ≥ 1 the target need not be a density: experts broader than the prior
+  make it improper, its log rising without bound (``tests/test_jnf.py``; notebook 13 measures where HMC's
+  chains go). n = 0 (``"none"``) is the experts' plain product, a density whenever the experts are, which
+  counts the prior |S| times. No closed form: sampled by HMC (:mod:`mmvae_lib.models.hmc`), each chain
   started from a sample of one expert of S picked uniformly. S = all modalities: the joint encoder;
   |S| = 1: the flow posterior.
 
@@ -42,6 +45,7 @@ from mmvae_lib.models.multimodal import MultimodalVAE
 DIVIDE_PRIOR: dict[str, Callable[[int], int]] = {
     "exact": lambda size: size - 1,   # Π_m p(z | x_m) = p(z | x_S) p(z)^{|S|-1}
     "once": lambda size: 1,           # the authors' released code (MultiVae jnf_model._compute_poe_posterior)
+    "none": lambda size: 0,           # the experts' plain product: a density whenever they are, the prior counted |S| times
 }
 
 

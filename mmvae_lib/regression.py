@@ -199,7 +199,8 @@ def machine_deviations(recorded: Mapping[str, dict], reference: Mapping) -> dict
 
 def tolerances_with_machines(reference: Mapping) -> dict[str, float]:
     """Each group's tolerance from every deviation measured for it: the environments standing in for other
-    CPUs (``largest_deviation``) and each real machine compared with the reference (``other_machines``)."""
+    CPUs (``largest_deviation``) and each real machine compared with the reference (``other_machines``);
+    never below the stored tolerance (a comparison widens tolerances, only re-measuring narrows them)."""
     measurement = reference.get("measurement", {})
     emulated = measurement.get("largest_deviation", {})
     machines = measurement.get("other_machines", {}).values()

@@ -226,3 +226,9 @@ def test_compare_records_the_machine_and_reports_notebooks_to_re_execute(refs, m
     assert machine["largest_deviation"] == {"g": 2.0} and machine["cpu"] == regression.cpu_name()
     assert reference["tolerances"]["g"] == 4.0 and changed == ["g"]
     regression.check("smoke", "g", {"a": 12.0, "b": 20.0}, kind="percent")   # now within tolerance
+
+
+def test_compare_without_a_reference_says_how_to_make_one(refs, monkeypatch):
+    monkeypatch.setattr(regression, "run_notebooks", lambda *a: pytest.fail("must not run the notebooks"))
+    with pytest.raises(FileNotFoundError, match="make tolerances"):
+        regression.compare_machine("cpu", "test CPU")

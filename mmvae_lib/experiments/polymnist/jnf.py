@@ -141,7 +141,9 @@ def chain_table(models: dict, xs, labels, judges, schedules: dict, generator_see
                     target = model.posterior(part, subset, hmc=schedule).posterior
                     result = target.sample(1, g)                                         # z (1, B, D)
                     gap.append(target.log_density(result.z)[0] - target.log_density(joint)[0])
-                    z.append(result.z[0]), z_joint.append(joint[0]), acceptance.append(result.acceptance[0])
+                    z.append(result.z[0])
+                    z_joint.append(joint[0])
+                    acceptance.append(result.acceptance[0])
                 z, z_joint = torch.cat(z), torch.cat(z_joint)
                 correct = [(judges[n](model.likelihoods[n].mean(model.decode(z, n))).argmax(-1) == labels).double()
                            for n in targets]

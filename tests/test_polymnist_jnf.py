@@ -64,8 +64,8 @@ def test_prior_division_table_compares_both_and_restores_the_model():
     model = jnf.jnf_model("jnf", SMALL, 0)
     labels = torch.full((6,), 7)
     table = jnf.prior_division_table(model, _xs(), labels, [Constant(7)] * 5, 0, sizes=(2, 4))
-    assert set(table) == {(how, f"|S| = {n}") for how in ("prior divided |S| − 1 times", "prior divided once")
-                          for n in (2, 4)}
+    assert set(table) == {(how, f"|S| = {n}") for how in ("prior divided |S| − 1 times", "prior divided once",
+                                                          "prior not divided") for n in (2, 4)}
     assert all(v == [100.0] for v in table.values())            # a judge that always reads 7, on 7s
     assert model.divide_prior == "exact"
 

@@ -13,7 +13,8 @@ The models (:func:`jnf_model`), as the authors' PolyMNIST benchmark builds them
 
 Subset posteriors (1 < |S| < 5) are sampled by HMC with the prior divided |S| − 1 times (the exact product of
 the posteriors) unless the model's ``divide_prior`` says ``"once"`` (the authors' code);
-:func:`prior_division_table` sets the two side by side.
+:func:`prior_division_table` sets them side by side with the plain product (``"none"``), and
+:func:`chain_table` shows where the sampler's chains go.
 """
 from __future__ import annotations
 
@@ -80,13 +81,17 @@ def trained_variants(profile: Profile | str, variants=VARIANTS, *, workers: int 
 
 # --- the prior division and the sampler ----------------------------------------------------------------
 
+DIVISION_LABELS = {"exact": "prior divided |S| − 1 times", "once": "prior divided once", "none": "prior not divided"}
+
+
 def prior_division_table(model: JNF, xs, labels, judges, generator_seed: int, sizes=(2, 3, 4)) -> dict:
     """Conditional coherence (%, micro, as :func:`mmvae_lib.experiments.polymnist.results.coherence_results`)
-    given |S| in ``sizes`` observed modalities, with the prior divided |S| − 1 times (``exact``) and once
-    (``once``, the authors' code), the same model and samples' seed: ``{(divide_prior, "|S| = n"): [value]}``."""
+    given |S| in ``sizes`` observed modalities, with the prior divided |S| − 1 times (``exact``), once
+    (``once``, the authors' code) and not at all (``none``, the experts' plain product), the same model and
+    samples' seed: ``{(label, "|S| = n"): [value]}`` with the labels of :data:`DIVISION_LABELS`."""
     out: dict = {}
     subsets = observed_subsets(model.n_modalities, sizes)
-    for divide in ("exact", "once"):
+    for divide, label in DIVISION_LABELS.items():
         previous, model.divide_prior = model.divide_prior, divide
         try:
             scores = coherence.subset_coherence(model, xs, labels, judges, subsets,
@@ -94,8 +99,7 @@ def prior_division_table(model: JNF, xs, labels, judges, generator_seed: int, si
         finally:
             model.divide_prior = previous
         for size, value in coherence.coherence_by_size(scores).items():
-            out.setdefault((f"prior divided {'|S| − 1 times' if divide == 'exact' else 'once'}", column(size)),
-                           []).append(100 * value)
+            out.setdefault((label, column(size)), []).append(100 * value)
     return out
 
 

@@ -3,8 +3,8 @@
     python -m mmvae_lib.paper --profile cpu        (what ``make paper`` runs)
 
 Executed copies go to ``outputs/<profile>/notebooks/``; ``outputs/<profile>/manifest.json`` records the
-profile and all its settings, the git commit (overall, and per notebook), the device, each notebook's wall time and whatever the notebooks
-recorded about their data (see :func:`record`). A notebook that fails stops the run with its name.
+profile and all its settings, the git commit and the device (overall, and per notebook; on a CPU its model
+name), each notebook's wall time and whatever the notebooks recorded about their data (see :func:`record`). A notebook that fails stops the run with its name.
 """
 from __future__ import annotations
 
@@ -48,10 +48,23 @@ def _git_commit() -> str:
     return commit + ("+dirty" if changed.stdout.strip() else "")
 
 
+def cpu_name(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
+    """The CPU's model name (from ``cpuinfo`` where the system has one), else what :mod:`platform` says:
+    trained numbers differ between CPUs (the README's tolerance table), so a run records which one it had."""
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                if line.lower().startswith("model name") and ":" in line:
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def device_description() -> str:
     if torch.cuda.is_available():
         return f"cuda: {torch.cuda.get_device_name(0)}"
-    return f"cpu: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    return f"cpu: {cpu_name()}, {torch.get_num_threads()} threads"
 
 
 def _manifest_path(profile: str) -> Path:
@@ -113,6 +126,7 @@ def run(profile_name: str, only: list[str] | None = None, *, progress: bool = Tr
         manifest["wall_time_s"][book.name] = round(time.perf_counter() - start, 1)
         # a later `--only` run re-executes some notebooks: each one keeps the commit it ran on
         manifest.setdefault("notebook_commits", {})[book.name] = manifest["git_commit"]
+        manifest.setdefault("notebook_devices", {})[book.name] = manifest["device"]
         _manifest_path(profile.name).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         print(f"[{profile.name}] {number}/{len(books)} {book.name} done in {manifest['wall_time_s'][book.name]:.0f} s",
               flush=True)

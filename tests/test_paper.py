@@ -31,16 +31,29 @@ def test_run_executes_in_order_and_records_each_notebook(tmp_path, monkeypatch):
     monkeypatch.setattr(paper, "notebooks", lambda directory=books: sorted(books.glob("[0-9][0-9]_*.ipynb")))
 
     monkeypatch.setattr(paper, "_git_commit", lambda: "commit-a")
+    monkeypatch.setattr(paper, "device_description", lambda: "cpu: machine A, 1 threads")
     manifest = paper.run("smoke")
     assert manifest["records"] == {"seen": "smoke"}
     assert set(manifest["wall_time_s"]) == {"01_first.ipynb", "02_second.ipynb"}
     assert (tmp_path / "outputs" / "smoke" / "notebooks" / "02_second.ipynb").exists()
 
     monkeypatch.setattr(paper, "_git_commit", lambda: "commit-b")
+    monkeypatch.setattr(paper, "device_description", lambda: "cpu: machine B, 1 threads")
     paper.run("smoke", only=["02"])
     saved = json.loads((tmp_path / "outputs" / "smoke" / "manifest.json").read_text())
     assert saved["git_commit"] == "commit-b"
     assert saved["notebook_commits"] == {"01_first.ipynb": "commit-a", "02_second.ipynb": "commit-b"}
+    assert saved["notebook_devices"] == {"01_first.ipynb": "cpu: machine A, 1 threads",
+                                         "02_second.ipynb": "cpu: machine B, 1 threads"}
+    assert saved["device"] == "cpu: machine B, 1 threads"
+
+
+def test_cpu_name_reads_the_model_name_and_falls_back_to_platform(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\nflags\t: fpu\n")
+    assert paper.cpu_name(info) == "AMD EPYC 7B13"
+    info.write_text("processor\t: 0\n")
+    assert paper.cpu_name(info) == paper.cpu_name(tmp_path / "missing") != ""
 
 
 def test_git_commit_names_head_and_marks_local_changes(tmp_path, monkeypatch):

@@ -41,7 +41,10 @@ from mmvae_lib.models.flows import FlowPosterior, FlowPosteriors, maf
 from mmvae_lib.models.hmc import HMCResult, HMCSettings, hmc
 from mmvae_lib.models.multimodal import MultimodalVAE
 
-# how many times the prior divides the product of |S| experts
+# how many times the prior divides the product of |S| experts. "exact" (the default) is the model's posterior
+# when the experts are the true unimodal posteriors, but not always a density: experts broader than the prior
+# make it improper, and an adapting sampler then leaves the data (README, "JNF on PolyMNIST (notebook 13)";
+# tests/test_jnf.py shows it in closed form)
 DIVIDE_PRIOR: dict[str, Callable[[int], int]] = {
     "exact": lambda size: size - 1,   # Π_m p(z | x_m) = p(z | x_S) p(z)^{|S|-1}
     "once": lambda size: 1,           # the authors' released code (MultiVae jnf_model._compute_poe_posterior)

@@ -243,9 +243,11 @@ PROFILES: dict[str, Profile] = {
             mmvae_objective="moe_elbo", mmvae_k=1, mmvae_epochs=100, mmvae_batch_size=32, mmvae_lr=1e-3,
             mvae_epochs=100, mvae_lr=1e-3, mvae_subsets=1, mopoe_epochs=100, mopoe_lr=1e-3, batch_size=32,
             beta=1.0, seeds=(0,), classifier_epochs=20, joint_samples=1_000),
+        # five seeds: on the Intel Xeon, seed 0's joint model keeps the class worse than seeds 1-4 (the flow's
+        # square → circle coherence 90.0 % against 97.2-99.2 %) and alone decided three of the five claims
         jnf_toy=JNFToySettings(
             latent_dim=2, joint_epochs=20, unimodal_epochs=20, dcca_epochs=10, contrastive_epochs=10, batch_size=256,
-            projector_batch_size=800, seeds=(0,), flow_transforms=2, flow_hidden=(128, 128, 128), dcca_dim=2,
+            projector_batch_size=800, seeds=(0, 1, 2, 3, 4), flow_transforms=2, flow_hidden=(128, 128, 128), dcca_dim=2,
             contrastive_dim=2, hmc_steps=100, hmc_adapt_steps=50, hmc_leapfrog=10, eval_points=2_000, n_train=20_000,
             n_test=2_000),
         jnf_mnist_svhn=JNFSettings(
@@ -298,9 +300,10 @@ PROFILES: dict[str, Profile] = {
         # latent 2, batch 256, lr 1e-3, 300 epochs of which 150 warm-up, beta 1, MAF flows) on their dataset
         # size (bin/make-circles-squares.py: 200,000 pairs, 70/30 split). DCCA/contrastive settings for the
         # toy are not in their configs: MNIST-SVHN's (below) with a 2-D embedding (the shared factor is 1 bit).
+        # Seeds: the configs name none; five, as the cpu profile (one seed can decide a claim alone).
         jnf_toy=JNFToySettings(
             latent_dim=2, joint_epochs=150, unimodal_epochs=150, dcca_epochs=100, contrastive_epochs=150,
-            batch_size=256, projector_batch_size=800, seeds=(0,), flow_transforms=2, flow_hidden=(128, 128, 128),
+            batch_size=256, projector_batch_size=800, seeds=(0, 1, 2, 3, 4), flow_transforms=2, flow_hidden=(128, 128, 128),
             dcca_dim=2, contrastive_dim=2, hmc_steps=100, hmc_adapt_steps=50, hmc_leapfrog=10, eval_points=10_000,
             n_train=140_000, n_test=60_000),
         # MNIST-SVHN, the authors' configurations (paper-facts.md, Seed 002; AgatheSenellart/mmvae

@@ -112,6 +112,44 @@ def measure(model, test, factors: dict, n: int, seed: int, k: int = 8) -> dict[s
     return out
 
 
+# The seed's Figure 2 claims, each a test of one seed's measurements: ``v(variant, column)`` reads
+# :func:`measure`'s ``column`` for that variant. "Relevant" (>= 90 % of the right class) and "diverse" (a size
+# spread >= 0.8 of the data's) are this project's thresholds; the authors publish the figure only.
+CLAIMS = {
+    "the flow closes part of the gap: KL(q(z|X) || q(z|x_m)) smaller than the Gaussian's, both modalities":
+        lambda v: all(v("jnf", f"KL gap {m}") < v("gaussian", f"KL gap {m}") for m in NAMES),
+    "the Gaussian's support is too large: more unrealistic square→circle generations than the flow's":
+        lambda v: v("gaussian", "wrong or off-data square→circle") > v("jnf", "wrong or off-data square→circle"),
+    "the flow and the shared projection both generate relevant (>= 90 % right class) and diverse "
+    "(size spread >= 0.8) circles":
+        lambda v: all(v(k, "coherence square→circle") >= 90 and v(k, "size spread square→circle") >= 0.8
+                      for k in ("jnf", "jnf_dcca")),
+    "the shared projection keeps the class at least as well as the flow (square→circle coherence)":
+        lambda v: v("jnf_dcca", "coherence square→circle") >= v("jnf", "coherence square→circle"),
+    "the same holds the other way, circle→square (not in the seed's figure): flow less unrealistic than the Gaussian":
+        lambda v: v("gaussian", "wrong or off-data circle→square") > v("jnf", "wrong or off-data circle→square"),
+}
+
+
+def claims(measured: dict[tuple[str, int], dict[str, float]]) -> dict[str, tuple[bool, int, int]]:
+    """Each of :data:`CLAIMS` on ``{(variant, seed): measure(...)}``: ``(holds on the means over seeds, seeds
+    where it holds, seeds)``. One seed's toy model can decide a claim alone (README, notebook 11), so both
+    are reported."""
+    seeds = sorted({seed for _, seed in measured})
+    missing = [(v, s) for v in VARIANTS for s in seeds if (v, s) not in measured]
+    if not seeds or missing:
+        raise ValueError(f"claims need every variant of {VARIANTS} for every seed; missing {missing or 'all'}")
+
+    def mean(variant, column):
+        return sum(measured[(variant, s)][column] for s in seeds) / len(seeds)
+
+    out = {}
+    for claim, test in CLAIMS.items():
+        per_seed = sum(bool(test(lambda variant, column, s=s: measured[(variant, s)][column])) for s in seeds)
+        out[claim] = (bool(test(mean)), per_seed, len(seeds))
+    return out
+
+
 def check_coherence_with_library(model, test, factors, n: int, seed: int) -> dict:
     """The library's :func:`mmvae_lib.metrics.coherence.cross_coherence` with the exact judge (one sample
     per input): ``{(m, n): (micro, per-class)}``. The same quantity as :func:`measure`'s coherence with K = 1."""

@@ -244,7 +244,7 @@ PROFILES: dict[str, Profile] = {
             mvae_epochs=100, mvae_lr=1e-3, mvae_subsets=1, mopoe_epochs=100, mopoe_lr=1e-3, batch_size=32,
             beta=1.0, seeds=(0,), classifier_epochs=20, joint_samples=1_000),
         # five seeds: on the Intel Xeon, seed 0's joint model keeps the class worse than seeds 1-4 (the flow's
-        # square → circle coherence 90.0 % against 97.2-99.2 %) and alone decided three of the five claims
+        # square → circle coherence 90.0 % against 97.2-99.2 %); alone, it fails two claims that hold on the means
         jnf_toy=JNFToySettings(
             latent_dim=2, joint_epochs=20, unimodal_epochs=20, dcca_epochs=10, contrastive_epochs=10, batch_size=256,
             projector_batch_size=800, seeds=(0, 1, 2, 3, 4), flow_transforms=2, flow_hidden=(128, 128, 128), dcca_dim=2,

@@ -43,6 +43,19 @@ def save_atomic(obj, path: str | os.PathLike) -> Path:
     return path
 
 
+def save_text(text: str, path: str | os.PathLike) -> Path:
+    """Write ``text`` to ``path`` through a temporary file, then rename it (as :func:`save_atomic`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def save_cache(obj, path: str | os.PathLike) -> None:
     """:func:`save_atomic` for a cache, which a read-only data folder may refuse: then it says so and goes on."""
     try:

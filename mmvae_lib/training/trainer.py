@@ -12,11 +12,20 @@
   ``(model, xs, k, generator, **options) -> Estimate``), its epochs, K, batch size and learning rate, the
   parameters it updates (the others are frozen for the stage), and per-step options (KL annealing). Each
   stage starts a fresh Adam with amsgrad (paper §4). JNF trains a joint model, then flows on it.
-- **Nothing lost on interruption**: after every epoch a checkpoint (model, optimiser, both generators,
-  history, the stage) is written atomically; calling :func:`train` again resumes from the last finished
-  epoch, inside any stage, and ends with the same numbers as an uninterrupted run (on CPU); a finished
-  run is loaded, not retrained. The checkpoint's name carries a fingerprint of the recipe, the data, the
-  architecture, the initial weights and the seed, so a changed run never loads a stale one.
+- **Nothing lost on interruption**: after every epoch, and within an epoch every ``checkpoint_every``
+  seconds (5 minutes by default), a checkpoint (model, optimiser, both generators, history, the stage, the
+  step) is written atomically; calling :func:`train` again resumes from it, inside any stage and any epoch,
+  and ends with the same numbers as an uninterrupted run (on CPU); a finished run is loaded, not retrained.
+- **Nothing reused that does not match**: the checkpoint's name carries a fingerprint of everything that
+  determines the trained weights (:mod:`mmvae_lib.training.fingerprint`: the recipe, the seed, the data's
+  contents, the model's whole configuration and architecture, its initial weights, the precision); a file
+  beside it (``.json``) keeps that description, so a run started afresh names what differs from the run
+  before it. **Code is not fingerprinted**: after editing a ``forward``, a loss or a data pipeline, pass
+  ``retrain=True`` (or set ``MMVAE_RETRAIN``: every checkpoint not made under the same value is retrained;
+  ``make paper RETRAIN=1`` sets a new value for its run).
+- **Said out loud**: each call prints one line saying whether it loaded a finished run, resumed one (at which
+  epoch and step) or started afresh, naming the checkpoint file. An unreadable checkpoint is one error that
+  names the file and what to do.
 - The history holds per epoch the stage, the mean of ``Estimate.bound`` (never the surrogate, whose value
   need not be the bound), steps and seconds, and whatever ``evaluate(model)`` measured after the epoch.
   A NaN or infinite loss stops training with an error naming the stage, epoch and step.
@@ -25,7 +34,7 @@
 """
 from __future__ import annotations
 
-import hashlib
+import itertools
 import json
 import math
 import os
@@ -39,7 +48,9 @@ from torch import nn
 from tqdm import tqdm
 
 from mmvae_lib.objectives import OBJECTIVES
-from mmvae_lib.paths import save_atomic
+from mmvae_lib.paths import REPO_ROOT, save_atomic, save_text
+from mmvae_lib.training import fingerprint
+from mmvae_lib.training.fingerprint import state_digest  # noqa: F401  (re-exported: callers use it from here)
 
 
 class TrainingDiverged(RuntimeError):
@@ -117,26 +128,49 @@ class Stage:
 
 
 RECORD_KEYS = ("stage", "epoch", "bound", "steps", "seconds")
+CHECKPOINT_SECONDS = 300.0      # within an epoch, a checkpoint at most this often (README, "Checkpoints")
+RETRAIN_VARIABLE = "MMVAE_RETRAIN"
 
 
-def state_digest(model: nn.Module) -> str:
-    """A SHA-1 of the model's parameters and buffers, names and bytes: it changes when an initialisation
-    changes, which the model's repr does not show."""
-    digest = hashlib.sha1()
-    for name, tensor in model.state_dict().items():
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be read (truncated, or written by an incompatible version)."""
 
 
 def checkpoint_path(model: nn.Module, stages: Sequence[Stage], data, name: str | os.PathLike, seed: int) -> Path:
-    """``<name>_<fingerprint>.pt``: the fingerprint hashes the recipe, the data's key, the architecture
-    (the model's repr), the model's state before training (:func:`state_digest`: the initialisation, or the
-    weights a later stage starts from) and the seed. Call it on the untrained model."""
-    fingerprint = json.dumps([[s.describe() for s in stages], data.key, repr(model), state_digest(model), seed],
-                             sort_keys=True)
+    """``<name>_<fingerprint>.pt``, the fingerprint of :func:`mmvae_lib.training.fingerprint.describe_run`
+    (the recipe, the seed, the data's contents, the model's configuration, architecture and state before
+    training, the precision). Call it on the untrained model."""
+    return _named(name, fingerprint.fingerprint(fingerprint.describe_run(model, list(stages), data, seed)))
+
+
+def _named(name: str | os.PathLike, digest: str) -> Path:
     name = Path(name)
-    return name.with_name(f"{name.name}_{hashlib.sha1(fingerprint.encode()).hexdigest()[:10]}.pt")
+    return name.with_name(f"{name.name}_{digest}.pt")
+
+
+def description_path(checkpoint: Path) -> Path:
+    """Where the description of what made ``checkpoint`` is kept (JSON, beside it)."""
+    return Path(checkpoint).with_suffix(".json")
+
+
+def load_checkpoint(path: str | os.PathLike, device="cpu") -> dict:
+    """A checkpoint's contents, or one :class:`CheckpointError` that names the file and what to do."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as err:                     # torch's zip reader, the unpickler, EOF: one message instead
+        text = str(err).strip()
+        reason = f"{type(err).__name__}: {text.splitlines()[0]}" if text else type(err).__name__
+        raise CheckpointError(_unreadable(path, reason)) from None
+    missing = [key for key in ("model", "optimiser", "data_gen", "sample_gen", "history")
+               if not isinstance(state, dict) or key not in state]
+    if missing:
+        raise CheckpointError(_unreadable(path, f"it lacks {missing}: written by another version?"))
+    return state
+
+
+def _unreadable(path, reason: str) -> str:
+    return (f"cannot read the checkpoint {path} ({reason}). Delete the file to train afresh, or pass "
+            f"retrain=True (for a paper run: make paper RETRAIN=1)")
 
 
 def continue_from_shorter(model: nn.Module, stages: Sequence[Stage], data, name: str | os.PathLike, seed: int,
@@ -155,7 +189,10 @@ def continue_from_shorter(model: nn.Module, stages: Sequence[Stage], data, name:
     shorter = checkpoint_path(model, stages[:-1] + [replace(stages[-1], epochs=shorter_epochs)], data, name, seed)
     if target.exists() or not shorter.exists():
         return None
-    save_atomic(torch.load(shorter, map_location="cpu", weights_only=True), target)
+    state = load_checkpoint(shorter)
+    if state.get("partial") is not None:           # the shorter run stopped inside an epoch: not finished
+        return None
+    save_atomic(state, target)
     return shorter
 
 
@@ -170,12 +207,28 @@ def _updated_parameters(model: nn.Module, stage: Stage) -> list[nn.Parameter]:
     return chosen
 
 
+def retrain_token() -> str | None:
+    """``$MMVAE_RETRAIN`` when it asks for retraining (set, and not 0), else ``None``."""
+    value = os.environ.get(RETRAIN_VARIABLE, "").strip()
+    return None if value in ("", "0") else value
+
+
 def train(model: nn.Module, stages: Stage | Sequence[Stage], data, checkpoint: str | os.PathLike, *, seed: int = 0,
           device: str | None = None, progress: bool = True, evaluate: Callable | None = None,
-          on_epoch_end: Callable | None = None) -> list[dict]:
+          on_epoch_end: Callable | None = None, retrain: bool = False,
+          checkpoint_every: float | None = CHECKPOINT_SECONDS, verbose: bool = True) -> list[dict]:
     """Train ``model`` (in place) through ``stages`` on ``data``, resuming from or loading the checkpoint
     :func:`checkpoint_path` names after ``checkpoint``. Returns the history (one plain dict per epoch);
     the model is left in eval mode on ``device`` (default: CUDA if available).
+
+    A checkpoint is reused only when everything that determines the weights is the same (the module's
+    docstring), **except the code**, which is not fingerprinted: after editing a network's ``forward``, an
+    objective or how the data are made, pass ``retrain=True``, which trains afresh and replaces this run's
+    checkpoint. The environment variable ``MMVAE_RETRAIN`` (any value but 0) retrains every checkpoint not
+    made under that same value, so that within one paper run each model is trained once
+    (``make paper RETRAIN=1`` sets a new value for its run). ``checkpoint_every``: seconds between
+    checkpoints within an epoch (``None``: at the ends of epochs only). ``verbose``: print the one line that
+    says what was done (loaded, resumed, started afresh), naming the checkpoint.
 
     ``evaluate(model)``, if given, runs after each epoch (eval mode, no gradients) and returns numbers to
     store in that epoch's record, and so in the checkpoint. It must draw no global randomness (use its own
@@ -185,21 +238,47 @@ def train(model: nn.Module, stages: Stage | Sequence[Stage], data, checkpoint: s
     stages = [stages] if isinstance(stages, Stage) else list(stages)
     if not stages:
         raise ValueError("stages must hold at least one Stage")
+    say = print if verbose else (lambda line: None)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    path = checkpoint_path(model, stages, data, checkpoint, seed)
+    description = fingerprint.describe_run(model, stages, data, seed)
+    path = _named(checkpoint, fingerprint.fingerprint(description))
     path.parent.mkdir(parents=True, exist_ok=True)
     model.to(device)
     data_gen = torch.Generator().manual_seed(seed)
     sample_gen = torch.Generator(device).manual_seed(seed + 1)
-    history, saved_optimiser = [], None
-    if path.exists():
-        state = torch.load(path, map_location=device, weights_only=True)
+    token = retrain_token()
+    total_epochs = sum(s.epochs for s in stages)
+    history, saved_optimiser, partial = [], None, None
+
+    state = None
+    if path.exists() and retrain:
+        say(f"train: retraining {_shown(path)} (retrain=True); the file is replaced")
+    elif path.exists():
+        state = load_checkpoint(path, device)
+        if token is not None and state.get("retrain_token") != token:
+            say(f"train: retraining {_shown(path)} ({RETRAIN_VARIABLE}={token}, not the value it was made under); "
+                f"the file is replaced")
+            state = None
+    else:
+        say(_started_afresh(path, checkpoint, description))
+    if state is not None:
         model.load_state_dict(state["model"])
         data_gen.set_state(state["data_gen"])
         sample_gen.set_state(state["sample_gen"].to(sample_gen.get_state().device))
-        history, saved_optimiser = state["history"], state["optimiser"]
+        history, saved_optimiser, partial = state["history"], state["optimiser"], state.get("partial")
+        if len(history) >= total_epochs:
+            say(f"train: loaded the finished run {_shown(path)} (epoch {len(history)} of {total_epochs})")
+        elif partial is not None:
+            batches = math.ceil(len(data) / next(s for s in stages if s.name == partial["stage"]).batch_size)
+            say(f"train: resumed {_shown(path)} inside epoch {len(history) + 1} of {total_epochs}, after its step "
+                f"{partial['step']} of {batches}")
+        else:
+            say(f"train: resumed {_shown(path)} after epoch {len(history)} of {total_epochs}")
+    if state is None or not description_path(path).exists():
+        save_text(json.dumps(description, indent=1, sort_keys=True) + "\n", description_path(path))
+    saver = _Saver(path, data_gen, sample_gen, history, token, checkpoint_every)
 
-    for index, stage in enumerate(stages):
+    for stage in stages:
         done = [h for h in history if h["stage"] == stage.name]
         if len(done) >= stage.epochs:
             continue
@@ -209,33 +288,83 @@ def train(model: nn.Module, stages: Stage | Sequence[Stage], data, checkpoint: s
         for p in model.parameters():                          # freeze what this stage does not train
             p.requires_grad_(flags[id(p)] and id(p) in updated)
         optimiser = torch.optim.Adam(parameters, lr=stage.lr, amsgrad=True)
-        if done and saved_optimiser is not None:              # resuming inside this stage
+        inside = partial if partial is not None and partial["stage"] == stage.name else None
+        if (done or inside is not None) and saved_optimiser is not None:   # resuming inside this stage
             optimiser.load_state_dict(saved_optimiser)
         try:
-            _run_stage(model, stage, data, optimiser, data_gen, sample_gen, history, path, device, progress,
-                       evaluate, on_epoch_end)
+            _run_stage(model, stage, data, optimiser, saver, inside, device, progress, evaluate, on_epoch_end)
         finally:
             for p in model.parameters():
                 p.requires_grad_(flags[id(p)])
-        saved_optimiser = None
+        saved_optimiser, partial = None, None
     model.eval()
     return json.loads(json.dumps(history))
 
 
-def _run_stage(model, stage, data, optimiser, data_gen, sample_gen, history, path, device, progress, evaluate,
-               on_epoch_end) -> None:
+def _shown(path: Path) -> str:
+    """A checkpoint's path as messages show it: relative to the repository when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _started_afresh(path: Path, name, description: dict) -> str:
+    """The line for a run started afresh: which other run of the same name it does not reuse, and why."""
+    others = fingerprint.sibling_checkpoints(name, path)
+    if not others:
+        return f"train: started {_shown(path)} afresh"
+    other = others[0]
+    try:
+        old = json.loads(description_path(other).read_text())
+        changed = "; ".join(fingerprint.differences(old, description))
+    except (OSError, ValueError):
+        changed = "made before runs were described: what differs is unknown"
+    older = f" (and {len(others) - 1} older)" if len(others) > 1 else ""
+    return (f"train: started {_shown(path)} afresh; {other.name}{older} holds another run of the same name "
+            f"({changed}), left as it is")
+
+
+class _Saver:
+    """Writes the run's checkpoint: at the end of each epoch, and inside one when ``every`` seconds have
+    passed since the last write. A checkpoint inside an epoch (``partial``) keeps the step reached, the
+    running sums and the data generator's state at the start of the epoch (its order is drawn from it)."""
+
+    def __init__(self, path, data_gen, sample_gen, history, token, every):
+        self.path, self.data_gen, self.sample_gen, self.history = path, data_gen, sample_gen, history
+        self.token, self.every, self.last = token, every, time.monotonic()
+
+    def due(self) -> bool:
+        return self.every is not None and time.monotonic() - self.last >= self.every
+
+    def save(self, model, optimiser, partial: dict | None = None) -> None:
+        save_atomic({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                     "data_gen": self.data_gen.get_state(), "sample_gen": self.sample_gen.get_state(),
+                     "history": self.history, "partial": partial, "retrain_token": self.token}, self.path)
+        self.last = time.monotonic()
+
+
+def _run_stage(model, stage, data, optimiser, saver, partial, device, progress, evaluate, on_epoch_end) -> None:
     estimator = stage.estimator()
+    history, data_gen, sample_gen = saver.history, saver.data_gen, saver.sample_gen
     done = [h for h in history if h["stage"] == stage.name]
     steps_done = sum(h["steps"] for h in done)
     n_batches = math.ceil(len(data) / stage.batch_size)
     for stage_epoch in range(len(done), stage.epochs):
         model.train()
-        total, count, start = 0.0, 0, time.perf_counter()
+        total, count, skip, earlier = 0.0, 0, 0, 0.0
+        if partial is not None:             # resuming inside this epoch: its order, then past the steps done
+            data_gen.set_state(partial["data_gen_epoch_start"])
+            total, count, skip, earlier = partial["total"], partial["count"], partial["step"], partial["seconds"]
+            steps_done, partial = partial["steps_done"], None
+        epoch_start = data_gen.get_state()
+        start = time.perf_counter()
         epoch = len(history) + 1
         batches = data.batches(stage.batch_size, shuffle=True, generator=data_gen, device=device)
-        bar = tqdm(batches, total=n_batches, desc=f"{stage.name} epoch {stage_epoch + 1}/{stage.epochs}",
-                   disable=not progress, leave=False)
-        for step, xs in enumerate(bar):
+        bar = tqdm(itertools.islice(batches, skip, None), total=n_batches, initial=skip,
+                   desc=f"{stage.name} epoch {stage_epoch + 1}/{stage.epochs}", disable=not progress, leave=False)
+        step = skip - 1
+        for step, xs in enumerate(bar, start=skip):
             options = stage.options(steps_done) if stage.options is not None else {}
             estimate = estimator(model, xs, stage.k, sample_gen, **options)
             loss = -estimate.surrogate.mean()
@@ -249,14 +378,16 @@ def _run_stage(model, stage, data, optimiser, data_gen, sample_gen, history, pat
             total += estimate.bound.sum().item()
             count += estimate.bound.shape[0]
             bar.set_postfix(bound=f"{total / count:.1f}")
+            if step + 1 < n_batches and saver.due():
+                saver.save(model, optimiser, {"stage": stage.name, "step": step + 1, "total": total, "count": count,
+                                              "seconds": earlier + time.perf_counter() - start,
+                                              "steps_done": steps_done, "data_gen_epoch_start": epoch_start})
         record = {"stage": stage.name, "epoch": epoch, "bound": total / count, "steps": step + 1,
-                  "seconds": round(time.perf_counter() - start, 2)}
+                  "seconds": round(earlier + time.perf_counter() - start, 2)}
         if evaluate is not None:
             record.update(_evaluate(evaluate, model))
         history.append(record)
-        save_atomic({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                      "data_gen": data_gen.get_state(), "sample_gen": sample_gen.get_state(),
-                      "history": history}, path)
+        saver.save(model, optimiser)
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
 

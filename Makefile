@@ -1,5 +1,6 @@
 # Two commands set everything up on a fresh machine (see README):
-#   make paper   - create .venv if missing, install, run the paper's notebooks (PROFILE=cpu by default)
+#   make paper   - create .venv if missing, install, run the paper's notebooks (PROFILE=cpu by default;
+#                  RETRAIN=1 trains every model again, e.g. after editing a network)
 #   make test    - create .venv if missing, install, run the whole test suite
 PROFILE ?= cpu
 VENV ?= .venv
@@ -48,7 +49,7 @@ compare-machine: $(STAMP)
 	status=$$?; rm -f $$changed; exit $$status
 
 paper: $(STAMP)
-	$(PY) -m mmvae_lib.paper --profile $(PROFILE)
+	$(PY) -m mmvae_lib.paper --profile $(PROFILE) $(if $(filter-out 0,$(RETRAIN)),--retrain)
 
 # side-by-side speed (this project, its plain path, MultiVae when installed: pip install -e ".[bench]")
 bench: $(STAMP)

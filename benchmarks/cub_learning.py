@@ -11,11 +11,11 @@ first in the profile), and how many different captions image → sentence genera
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import torch
 
+from mmvae_lib import arguments
 from mmvae_lib.experiments.cub import experiment, results
 from mmvae_lib.experiments.cub.correlation import cached_judge
 from mmvae_lib.objectives import OBJECTIVES
@@ -23,9 +23,9 @@ from mmvae_lib.paths import output_dir
 
 
 def main(argv=None) -> list[dict]:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = arguments.parser(__doc__.splitlines()[0])
     p.add_argument("--model", choices=experiment.MODEL_NAMES, required=True)
-    p.add_argument("--profile", default="cpu")
+    arguments.add_profile(p)
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--every", type=int, default=350, help="steps between readings")
     p.add_argument("--test", type=int, default=500, help="test pairs scored")

@@ -29,7 +29,6 @@ readings cost about as much as its training.
 """
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 from dataclasses import replace
@@ -39,6 +38,7 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 
+from mmvae_lib import arguments
 from mmvae_lib.experiments.polymnist import experiment, jnf
 from mmvae_lib.experiments.polymnist.results import observed_subsets, reconstruction_accuracies
 from mmvae_lib.metrics.batching import batches
@@ -74,9 +74,9 @@ def unimodal_readings(model, xs, labels, judges) -> dict:
 
 
 def main(argv=None) -> list[dict]:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = arguments.parser(__doc__.splitlines()[0])
     p.add_argument("--variant", choices=jnf.VARIANTS, required=True)
-    p.add_argument("--profile", default="cpu")
+    arguments.add_profile(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--unimodal-epochs", type=int, default=None, help="instead of the profile's")
     p.add_argument("--dcca-epochs", type=int, default=None, help="instead of the profile's (jnf_dcca)")

@@ -12,13 +12,13 @@ of the profile first); ``--json`` writes the readings.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 import torch
 
+from mmvae_lib import arguments
 from mmvae_lib.experiments.polymnist import experiment, results
 from mmvae_lib.experiments.polymnist.networks import LIKELIHOOD_SCALE, PolyMNISTDecoder, PolyMNISTEncoder
 from mmvae_lib.metrics.coherence import coherence_by_size, subset_coherence
@@ -62,9 +62,9 @@ def readings(model, xs, labels, classifiers) -> tuple[dict[int, float], float]:
 
 
 def main(argv=None) -> list[dict]:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = arguments.parser(__doc__.splitlines()[0])
     p.add_argument("--model", choices=MODELS, required=True)
-    p.add_argument("--profile", default="cpu")
+    arguments.add_profile(p)
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--every", type=int, default=1000, help="steps between readings")
     p.add_argument("--test", type=int, default=300, help="seeded test tuples scored")

@@ -5,10 +5,11 @@
 Executed copies go to ``outputs/<profile>/notebooks/``; ``outputs/<profile>/manifest.json`` records the
 profile and all its settings, the git commit and the device (overall, and per notebook; on a CPU its model
 name), each notebook's wall time and whatever the notebooks recorded about their data (see :func:`record`). A notebook that fails stops the run with its name.
+``--retrain`` trains every model again (once in the run) whatever checkpoints exist: after a code change,
+which checkpoints' fingerprints cannot see (:func:`mmvae_lib.training.train`).
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -20,8 +21,10 @@ from pathlib import Path
 
 import torch
 
+from mmvae_lib import arguments
 from mmvae_lib.paths import NOTEBOOKS_DIR, REPO_ROOT, output_dir
 from mmvae_lib.profiles import get_profile
+from mmvae_lib.training.trainer import RETRAIN_VARIABLE
 
 MANIFEST = "manifest.json"
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
@@ -134,13 +137,25 @@ def run(profile_name: str, only: list[str] | None = None, *, progress: bool = Tr
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default="cpu", help="smoke, cpu or full (default: cpu)")
+    parser = arguments.parser(__doc__)
+    arguments.add_profile(parser)
     parser.add_argument("--only", nargs="*", help="run only notebooks whose names start with these prefixes")
     parser.add_argument("--in-place", action="store_true",
                         help="write the executed notebooks over notebooks/ (what `make notebooks` does)")
+    parser.add_argument("--retrain", action="store_true",
+                        help="train every model again, once in this run, whatever checkpoints exist (after a code "
+                             "change that checkpoints cannot see; `make paper RETRAIN=1`)")
     args = parser.parse_args(argv)
+    if args.retrain:
+        os.environ[RETRAIN_VARIABLE] = retrain_value()
+        print(f"Retraining every model once in this run ({RETRAIN_VARIABLE}={os.environ[RETRAIN_VARIABLE]})")
     run(args.profile, args.only, in_place=args.in_place)
+
+
+def retrain_value() -> str:
+    """A value of ``MMVAE_RETRAIN`` that no earlier run used: the notebooks' kernels and their workers inherit
+    it, and :func:`mmvae_lib.training.train` retrains each checkpoint not made under it, once."""
+    return f"paper-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ it: they were taken against the replaced values.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -387,9 +386,11 @@ def _only_regression_lines(text: str) -> bool:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from mmvae_lib import arguments
+
+    parser = arguments.parser(__doc__)
     parser.add_argument("command", choices=("update", "measure", "compare"))
-    parser.add_argument("--profile", default="smoke")
+    arguments.add_profile(parser, "smoke")
     parser.add_argument("--only", nargs="*", help="measure, compare: only the notebooks whose names start with these prefixes")
     parser.add_argument("--label", help="compare: the name this machine is recorded under (default: its CPU's name)")
     parser.add_argument("--changed-to", type=Path,

@@ -1,5 +1,6 @@
 """mmvae_lib.paper: the runner executes numbered notebooks with the profile and keeps a manifest."""
 import json
+import os
 import subprocess
 
 import nbformat
@@ -76,3 +77,16 @@ def test_git_commit_names_head_and_marks_local_changes(tmp_path, monkeypatch):
     assert paper._git_commit() == clean
     (tmp_path / "code.py").write_text("2")
     assert paper._git_commit() == clean + "+dirty"
+
+
+def test_retrain_passes_a_fresh_value_to_every_kernel_of_the_run(monkeypatch, capsys):
+    """``--retrain`` sets MMVAE_RETRAIN (which the notebooks' kernels and workers inherit) to a value of this
+    run's own, so each model is trained once in it; without the flag the variable is left alone."""
+    seen = []
+    monkeypatch.setattr(paper, "run", lambda *args, **kwargs: seen.append(os.environ.get("MMVAE_RETRAIN")))
+    monkeypatch.setenv("MMVAE_RETRAIN", "")                 # restored (then removed) after the test
+    monkeypatch.delenv("MMVAE_RETRAIN")
+    paper.main(["--profile", "smoke"])
+    paper.main(["--profile", "smoke", "--retrain"])
+    assert seen[0] is None and seen[1].startswith("paper-")
+    assert "Retraining every model once in this run" in capsys.readouterr().out

@@ -5,7 +5,6 @@ seed, with its progress bar, checkpoints every epoch and resume, then print its 
 """
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable, Sequence
 
@@ -16,9 +15,11 @@ def train_one_model(description: str, models: Sequence[str], fit: Callable, argv
     history)``. Prints and returns the history's last record."""
     from mmvae_lib import numerics
 
-    parser = argparse.ArgumentParser(description=description)
+    from mmvae_lib import arguments
+
+    parser = arguments.parser(description)
     parser.add_argument("--model", required=True, choices=list(models))
-    parser.add_argument("--profile", default="cpu")
+    arguments.add_profile(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None)
     args = parser.parse_args(argv)

@@ -11,7 +11,6 @@ Command line, for long GPU runs: ``python -m mmvae_lib.experiments.mnist_svhn.ex
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 
@@ -221,10 +220,12 @@ def main(argv=None) -> None:
     from mmvae_lib import numerics
     from mmvae_lib.objectives import OBJECTIVES
 
-    parser = argparse.ArgumentParser(description="Train one MNIST-SVHN model of the MMVAE paper: the profile's "
-                                                 "recipe, or another objective, K or length of it.")
+    from mmvae_lib import arguments
+
+    parser = arguments.parser("Train one MNIST-SVHN model of the MMVAE paper: the profile's recipe, or another "
+                              "objective, K or length of it.")
     parser.add_argument("--model", required=True, choices=sorted(MODEL_SETUPS))
-    parser.add_argument("--profile", default="cpu")
+    arguments.add_profile(parser)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--objective", default=None, choices=sorted(OBJECTIVES), help="instead of the profile's")
     parser.add_argument("--k", type=int, default=None, help="instead of the profile's")

@@ -181,3 +181,80 @@ def test_mopoe_bound_is_below_the_exact_log_likelihood():
     g = torch.Generator().manual_seed(0)
     lw = bounds.log_weights(model, xs, 200, g).log_w                      # (7, 200, B)
     assert bounds.moe_elbo(lw).mean() < bounds.moe_iwae_tight(lw).mean() <= log_p + 0.05
+
+
+# --- inputs of a model built without modalities= ----------------------------------------------------------
+
+def _undeclared(likelihoods, encoder=None, decoder_shape=(1, 28, 28)):
+    """An MMVAE of one image-like modality and one 5-letter word, built without ``modalities=``."""
+    size = math.prod(decoder_shape)
+    image_encoder = encoder or nn.Sequential(nn.Flatten(), nn.Linear(size, 8))
+    word_encoder = nn.Sequential(nn.Embedding(7, 4), nn.Flatten(), nn.Linear(20, 8))
+
+    class Heads(nn.Module):
+        def __init__(self, body):
+            super().__init__()
+            self.body = body
+
+        def forward(self, x):
+            return self.body(x).chunk(2, -1)
+
+    decoders = [nn.Sequential(nn.Linear(4, size), nn.Sigmoid(), nn.Unflatten(1, decoder_shape)),
+                nn.Sequential(nn.Linear(4, 35), nn.Unflatten(1, (5, 7)))]
+    return MMVAE([Heads(image_encoder), Heads(word_encoder)], decoders, likelihoods, latent_dim=4)
+
+
+def _score(model, xs):
+    from mmvae_lib.objectives import OBJECTIVES
+
+    return OBJECTIVES["moe_elbo"](model, xs, 1, _gen())
+
+
+IMAGES = torch.rand(6, 1, 28, 28)
+WORDS = torch.randint(0, 7, (6, 5))
+BERNOULLI_WORDS = [Likelihood("bernoulli"), Likelihood("categorical")]
+
+
+def test_bernoulli_targets_outside_the_unit_interval_name_the_modality():
+    """Images in [0, 255] under a Bernoulli likelihood: an error naming the modality, not a positive bound."""
+    with pytest.raises(ValueError, match=r"modality 'x0' expects .*\[0, 1\].*divide by 255"):
+        _score(_undeclared(BERNOULLI_WORDS), [IMAGES * 255, WORDS])
+    assert _score(_undeclared(BERNOULLI_WORDS), [IMAGES, WORDS]).bound.max() < 0
+
+
+@pytest.mark.parametrize("words,expected", [
+    (WORDS.float(), r"modality 'x1' expects integer ids .*got torch.float32"),
+    (WORDS - 1, r"modality 'x1' expects integer ids >= 0.*got ids in \[-1"),
+])
+def test_categorical_targets_must_be_integer_ids(words, expected):
+    with pytest.raises(ValueError, match=expected):
+        _score(_undeclared(BERNOULLI_WORDS), [IMAGES, words])
+
+
+def test_categorical_ids_beyond_the_decoders_categories_name_the_modality():
+    """Ids the decoder has no category for: an error naming the modality and the decoder's range (the
+    encoder's embedding is larger here, so only the likelihood can tell)."""
+    model = _undeclared(BERNOULLI_WORDS)
+    model.encoders[1].body[0] = nn.Embedding(20, 4)
+    with pytest.raises(ValueError, match=r"modality 'x1': categorical targets must be ids in \[0, 6\].*\[0, 9\]"):
+        _score(model, [IMAGES, torch.arange(30).reshape(6, 5) % 10])
+
+
+def test_an_input_the_first_network_rejects_names_the_modality_shape_and_dtype():
+    """A shape or dtype the encoder's first layer cannot take: one error naming the modality and what came."""
+    conv = nn.Sequential(nn.Conv2d(1, 2, 4, 2), nn.Flatten(), nn.Linear(2 * 13 * 13, 8))
+    with pytest.raises(ValueError, match=r"modality 'x0': its encoder rejected inputs of shape \(6, 784\) and "
+                                         r"dtype torch.float32 .*modalities=\[Modality"):
+        _score(_undeclared(BERNOULLI_WORDS, encoder=conv), [IMAGES.flatten(1), WORDS])
+    with pytest.raises(ValueError, match=r"modality 'x0': its encoder rejected inputs .*dtype torch.float64"):
+        _score(_undeclared(BERNOULLI_WORDS), [IMAGES.double(), WORDS])
+
+
+def test_a_decoder_output_that_does_not_fit_the_targets_is_refused_not_broadcast():
+    """Targets (B, 784) against a decoder giving (M, B, 1, 28, 28) would broadcast into nonsense or fail in
+    torch's words; the likelihood names both shapes and the model the modality."""
+    model = _undeclared([Likelihood("laplace"), Likelihood("categorical")], decoder_shape=(784,))
+    model.decoders[0][2] = nn.Unflatten(1, (1, 28, 28))
+    with pytest.raises(ValueError, match=r"modality 'x0': the decoder's parameters .*\(2, 6, 1, 28, 28\) do not fit "
+                                         r"targets of shape \(6, 784\)"):
+        _score(model, [IMAGES.flatten(1), WORDS])

@@ -247,8 +247,8 @@ class JNF(MultimodalVAE):
         to_scale = SCALE_PARAMETRISATIONS[self.scale_name]
         locs, scales = [], []
         for m in subset:
-            x = xs[m] if self.projectors is None else self.projectors[m](xs[m]).detach()   # pretrained, frozen
-            loc, raw = self.encoders[m](x)
+            x = xs[m] if self.projectors is None else self.encode(m, xs[m], self.projectors[m]).detach()  # frozen
+            loc, raw = self.encode(m, x)
             locs.append(loc)
             scales.append(to_scale(raw))
         base = Factorised("normal", torch.stack(locs), torch.stack(scales))

@@ -86,9 +86,29 @@ class Likelihood:
             raise ValueError(f"ignore_index is a category id >= 0 of a categorical likelihood, got "
                              f"ignore_index={self.ignore_index!r} with kind={self.kind!r}")
 
+    def check(self, params: Tensor, x: Tensor) -> None:
+        """Raise ValueError unless ``params`` ``(..., B, *event[, V])`` and targets ``x`` ``(B, *event)`` fit: the
+        same trailing shape (no silent broadcasting), and for a Categorical integer ids in [0, V − 1]."""
+        trailing = params.shape[:-1] if self.kind == "categorical" else params.shape
+        if x.dim() == 0 or len(trailing) < x.dim() or tuple(trailing[len(trailing) - x.dim():]) != tuple(x.shape):
+            what = "logits (..., B, *event, V)" if self.kind == "categorical" else "parameters (..., B, *event)"
+            raise ValueError(f"the decoder's {what} of shape {tuple(params.shape)} do not fit targets of shape "
+                             f"{tuple(x.shape)}")
+        if self.kind == "categorical":
+            if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+                raise ValueError(f"categorical targets must be integer ids, got {x.dtype}")
+            if x.numel():
+                low, high = x.aminmax()
+                ignored = self.ignore_index is not None and bool((x == self.ignore_index).any())
+                if low < 0 or high >= params.shape[-1] and not (ignored and int(high) == self.ignore_index):
+                    raise ValueError(f"categorical targets must be ids in [0, {params.shape[-1] - 1}] (the decoder's "
+                                     f"{params.shape[-1]} categories), got ids in [{int(low)}, {int(high)}]")
+
     def log_prob(self, params: Tensor, x: Tensor) -> Tensor:
         """log p(x | z) summed over the event axes: params ``(..., B, *event[, V])``, x ``(B, *event)`` →
-        ``(..., B)``. Positions where x equals ``ignore_index`` add 0."""
+        ``(..., B)``. Positions where x equals ``ignore_index`` add 0. Shapes and Categorical ids are
+        checked (:meth:`check`)."""
+        self.check(params, x)
         event_dims = x.dim() - 1
         if self.kind == "laplace" and event_dims > 0:
             return _LaplaceLogProb.apply(params, x, self.scale, event_dims)

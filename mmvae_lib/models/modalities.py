@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-KINDS = ("float", "tokens", "any")
+KINDS = ("float", "tokens", "ids", "any")
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class Modality:
 
     - ``kind="float"``: floating-point values in ``value_range`` (images in [0, 1]; ``None``: any finite value);
     - ``kind="tokens"``: integer ids in 0 .. ``vocabulary`` − 1 (a caption, a class label);
+    - ``kind="ids"``: integer ids >= 0 whose upper bound is not declared (a Categorical likelihood checks
+      it against its decoder's number of categories);
     - ``kind="any"``: no constraint but finite values (what a modality given only by its name gets).
     ``shape=None`` leaves the shape unchecked.
     """
@@ -43,6 +45,8 @@ class Modality:
         shape = "(B, " + ", ".join(map(str, self.shape)) + ")" if self.shape is not None else "(B, ...)"
         if self.kind == "tokens":
             return f"integer token ids in [0, {self.vocabulary - 1}] of shape {shape}"
+        if self.kind == "ids":
+            return f"integer ids >= 0 of shape {shape}"
         if self.kind == "any":
             return f"finite inputs of shape {shape}"
         values = f" with values in [{self.value_range[0]:g}, {self.value_range[1]:g}]" if self.value_range else ""
@@ -56,11 +60,11 @@ class Modality:
             raise ValueError(f"{expected}; got {type(x).__name__}")
         if self.shape is not None and tuple(x.shape[1:]) != tuple(self.shape):
             raise ValueError(f"{expected}; got shape {tuple(x.shape)}")
-        if self.kind == "tokens":
-            if x.is_floating_point() or x.dtype == torch.bool:
+        if self.kind in ("tokens", "ids"):
+            if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
                 raise ValueError(f"{expected}; got {x.dtype}")
             low, high = x.aminmax() if x.numel() else (x.new_zeros(()), x.new_zeros(()))
-            if low < 0 or high >= self.vocabulary:
+            if low < 0 or self.kind == "tokens" and high >= self.vocabulary:
                 raise ValueError(f"{expected}; got ids in [{int(low)}, {int(high)}]")
             return
         if not x.is_floating_point():
@@ -79,10 +83,18 @@ class Modality:
             raise ValueError(f"{expected}; got values in [{float(low):g}, {float(high):g}]{hint}")
 
 
-def as_modality(spec: Modality | str) -> Modality:
-    """A :class:`Modality`, from itself or from a bare name (which checks nothing but NaN/inf)."""
+def as_modality(spec: Modality | str, likelihood=None) -> Modality:
+    """A :class:`Modality`, from itself or from a bare name. A bare name takes what its ``likelihood``
+    (a :class:`mmvae_lib.models.likelihoods.Likelihood`, if given) can score: values in [0, 1] for a
+    Bernoulli, integer ids >= 0 for a Categorical, finite values otherwise. Declaring a Modality with
+    its shape and range checks more, and is the recommended path."""
     if isinstance(spec, Modality):
         return spec
     if isinstance(spec, str):
+        kind = getattr(likelihood, "kind", None)
+        if kind == "bernoulli":
+            return Modality(spec, kind="float", value_range=(0.0, 1.0))
+        if kind == "categorical":
+            return Modality(spec, kind="ids")
         return Modality(spec, kind="any")
     raise ValueError(f"a modality is a Modality or a name, got {spec!r}")

@@ -59,10 +59,12 @@ class MultimodalVAE(nn.Module):
         self.scale_name = scale
         self.prior = prior if prior is not None else Prior(latent_dim, family=posterior)
         self.llik_scaling = tuple(float(s) for s in (llik_scaling or [1.0] * m))
-        self.modalities = tuple(as_modality(spec) for spec in (modalities or [f"x{i}" for i in range(m)]))
-        if len(self.llik_scaling) != m or len(self.modalities) != m:
+        specs = list(modalities or [f"x{i}" for i in range(m)])
+        if len(self.llik_scaling) != m or len(specs) != m:
             raise ValueError(f"llik_scaling and modalities need {m} entries, got "
-                             f"{len(self.llik_scaling)} and {len(self.modalities)}")
+                             f"{len(self.llik_scaling)} and {len(specs)}")
+        # a bare name checks what its likelihood can score (Bernoulli: [0, 1]; Categorical: ids >= 0)
+        self.modalities = tuple(as_modality(spec, likelihood) for spec, likelihood in zip(specs, self.likelihoods))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -110,10 +112,23 @@ class MultimodalVAE(nn.Module):
         to_scale = SCALE_PARAMETRISATIONS[self.scale_name]
         locs, scales = [], []
         for m in subset:
-            loc, raw = self.encoders[m](xs[m])
+            loc, raw = self.encode(m, xs[m])
             locs.append(loc)
             scales.append(to_scale(raw))
         return Factorised(self.posterior_family, torch.stack(locs), torch.stack(scales))
+
+    def encode(self, m: int, x: Tensor, network: nn.Module | None = None):
+        """``network(x)`` (default: encoder m); an input the network rejects (a shape or dtype its first layer
+        cannot take) becomes one error naming modality m and what came, instead of the layer's own message."""
+        try:
+            return (self.encoders[m] if network is None else network)(x)
+        except torch.OutOfMemoryError:
+            raise
+        except (RuntimeError, TypeError, ValueError, IndexError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ValueError(f"modality {self.names[m]!r}: its encoder rejected inputs of shape {tuple(x.shape)} and "
+                             f"dtype {x.dtype} ({first}); declare what it takes with "
+                             f"modalities=[Modality(...)]") from err
 
     def posterior(self, xs: Sequence[Tensor | None], subset: Sequence[int] | None = None) -> Mixture:
         """The joint posterior q(z | x_S) given the modalities in ``subset`` (default: all present)."""
@@ -145,8 +160,11 @@ class MultimodalVAE(nn.Module):
         per_call = rows.shape[0] if chunk is None else max(1, chunk // b)
         total = 0.0
         for d in targets:
-            log_p = torch.cat([self.likelihoods[d].log_prob(self.decode(part, d), xs[d])
-                               for part in rows.split(per_call)])         # (S·K, B)
+            try:
+                log_p = torch.cat([self.likelihoods[d].log_prob(self.decode(part, d), xs[d])
+                                   for part in rows.split(per_call)])     # (S·K, B)
+            except ValueError as err:                                     # the likelihood's check: name the modality
+                raise ValueError(f"modality {self.names[d]!r}: {err}") from None
             total = total + (self.llik_scaling[d] if scaled else 1.0) * log_p
         return total.reshape(*lead, b)
 

@@ -5,21 +5,21 @@ Dividing the product of the unimodal flow posteriors by the prior can leave no d
 than the prior: ``tests/test_jnf.py``); notebook 13's chain table shows the adapting chains running far out on
 the trained models. This sets the three targets side by side on the first seed's JNF and JNF-DCCA: for each
 target, :func:`mmvae_lib.experiments.polymnist.jnf.chain_table` (the first subset of each size, the profile's
-HMC schedule, the first ``--chains`` scored tuples) and the coherence against |S| of notebook 13's table (every
+HMC schedule, ``--chains`` scored tuples, every digit in its proportion) and the coherence against |S| of notebook 13's table (every
 subset, every scored tuple). The models are loaded from notebook 13's checkpoints (trained first if missing).
 
     python benchmarks/jnf_prior_division.py --profile cpu --json prior_division.json
 """
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 import torch
 
 import mmvae_lib  # noqa: F401  (MKL's mode first: mmvae_lib.numerics)
-from mmvae_lib import numerics
+from mmvae_lib import arguments, numerics
+from mmvae_lib.datasets import stratified_subset
 from mmvae_lib.experiments.polymnist import experiment, jnf
 from mmvae_lib.experiments.polymnist.results import observed_subsets
 from mmvae_lib.metrics import coherence
@@ -27,8 +27,8 @@ from mmvae_lib.models.jnf import DIVIDE_PRIOR
 
 
 def main(argv=None) -> list[dict]:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--profile", default="cpu")
+    p = arguments.parser(__doc__.splitlines()[0])
+    arguments.add_profile(p)
     p.add_argument("--targets", nargs="*", default=list(DIVIDE_PRIOR), choices=list(DIVIDE_PRIOR))
     p.add_argument("--chains", type=int, default=200, help="scored tuples for the chain table")
     p.add_argument("--json", type=Path, help="also write the rows here")
@@ -41,12 +41,12 @@ def main(argv=None) -> list[dict]:
     judges = experiment.digit_classifiers(args.profile, train, require_cached=True)
     seed = s.seeds[0]
     models = {key: run[0] for key, run in jnf.trained_variants(args.profile, progress=False).items() if key[1] == seed}
-    n = min(args.chains, len(labels))
+    chained = stratified_subset(labels, min(args.chains, len(labels)), seed=seed)   # the tuples are sorted by digit
     rows = []
     for target in args.targets:
         for model in models.values():
             model.divide_prior = target
-        chains = jnf.chain_table(models, [x[:n] for x in xs], labels[:n], judges,
+        chains = jnf.chain_table(models, [x[chained] for x in xs], labels[chained], judges,
                                  {"adapting (the profile's)": next(iter(models.values())).hmc}, generator_seed=seed)
         for (name, _), model in models.items():
             scores = coherence.subset_coherence(model, xs, labels, judges, observed_subsets(model.n_modalities),

@@ -22,6 +22,31 @@ def shuffled_order(n: int, shuffle: bool, generator: torch.Generator | None) -> 
     return torch.randperm(n, generator=generator or torch.Generator().manual_seed(0))
 
 
+def stratified_subset(labels: Tensor, n: int, seed: int = 0) -> Tensor:
+    """Indices of ``n`` items that represent every class of ``labels`` ``(N,)`` in its proportion (counts by
+    largest remainder; within a class, a draw seeded by ``seed``), in a seeded shuffled order, so that any
+    prefix is a random sample too. All indices, in their order, when ``n >= N``. Use it instead of the first
+    ``n`` items of data sorted by class (``mnist_standin``, ``PolyMNIST.take``), which hold its first classes only."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n (items to keep) must be a positive integer, got {n!r}")
+    labels = torch.as_tensor(labels).flatten()
+    if n >= len(labels):
+        return torch.arange(len(labels))
+    g = torch.Generator().manual_seed(seed)
+    classes, counts = labels.unique(return_counts=True)
+    exact = counts.double() * n / len(labels)
+    take = exact.floor().long()
+    remainder = exact - take
+    extra = torch.argsort(-remainder, stable=True)[: n - int(take.sum())]
+    take[extra] += 1
+    chosen = []
+    for c, k in zip(classes.tolist(), take.tolist()):
+        members = torch.nonzero(labels == c).flatten()
+        chosen.append(members[torch.randperm(len(members), generator=g)[:k]])
+    chosen = torch.cat(chosen)
+    return chosen[torch.randperm(len(chosen), generator=g)]
+
+
 @dataclass(frozen=True)
 class ModalityView:
     """The batches of ``data`` with only its modalities ``keep`` (e.g. one modality for a single-modality

@@ -18,10 +18,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# unit tests, then nbval: every notebook re-executed in the smoke profile, the cells marked
-# NBVAL_CHECK_OUTPUT compared with the outputs stored in notebooks/, and trained numbers with the
-# references in notebooks/references/ within measured tolerances (both refreshed by `make notebooks`)
+# the linter (ruff: pyflakes and bugbear rules), the unit tests, then nbval: every notebook re-executed in
+# the smoke profile, the cells marked NBVAL_CHECK_OUTPUT compared with the outputs stored in notebooks/, and
+# trained numbers with the references in notebooks/references/ within measured tolerances (both refreshed
+# by `make notebooks`)
 test: $(STAMP)
+	$(PY) -m ruff check .
 	$(PY) -m pytest -p no:cacheprovider tests notebooks --nbval-lax
 
 # re-execute the notebooks in place in the smoke profile (the outputs nbval compares), then store the

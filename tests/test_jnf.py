@@ -9,7 +9,7 @@ from torch import nn
 
 from mmvae_lib.metrics import coherence
 from mmvae_lib.models import JNF, Likelihood
-from mmvae_lib.models.distributions import Factorised, poe
+from mmvae_lib.models.distributions import Factorised
 from mmvae_lib.models.flows import maf
 from mmvae_lib.models.hmc import HMCSettings
 from mmvae_lib.models.jnf import DIVIDE_PRIOR, OneStratum, SubsetPosterior

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import FIXTURE_COUNTS, fixture_arrays, write_idx
+from conftest import FIXTURE_COUNTS, fixture_arrays
 from mmvae_lib.experiments.mnist_svhn import data
 from mmvae_lib.paths import file_digest
 from mmvae_lib.experiments.mnist_svhn.data import (CHECKSUMS, MNIST_SUBSET, REAL_CLASS_COUNTS, STANDIN, ChecksumError, load_mnist_svhn,

@@ -6,7 +6,6 @@ from torch import nn
 
 from mmvae_lib.experiments.mnist_svhn import experiment
 from mmvae_lib.experiments.mnist_svhn.networks import mnist_svhn_model
-from mmvae_lib.profiles import get_profile
 from mmvae_lib.training import KLAnnealing
 
 

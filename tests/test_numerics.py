@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-import mmvae_lib
+import mmvae_lib  # noqa: F401  (imported for its side effect: MKL pinned first)
 from mmvae_lib import numerics, workers
 from mmvae_lib.objectives.estimators import OBJECTIVES
 from mmvae_lib.experiments.mnist_svhn.networks import MNIST_SHAPE, SVHN_SHAPE, mnist_svhn_model

@@ -1,7 +1,6 @@
 """The theory of notebook 02: mmvae_lib.theory, and the linear-time importance sampler of Appendix B in
 mmvae_lib.bounds / mmvae_lib.estimators, against exact values of the linear-Gaussian model."""
 import math
-from dataclasses import fields
 
 import pytest
 import torch

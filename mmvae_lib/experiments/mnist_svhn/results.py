@@ -28,7 +28,7 @@ def table1_latent_accuracy(profile: Profile | str, runs: dict, train_pairs, test
     for seed in s.seeds:
         g = torch.Generator().manual_seed(seed)
 
-        def accuracy(model, modality, keep):
+        def accuracy(model, modality, keep, g=g, seed=seed):       # called within this iteration only
             z_train = latents.encode(model, _inputs(model, train_xs, keep), g, modality=modality)
             z_test = latents.encode(model, _inputs(model, test_xs, keep), g, modality=modality)
             return 100 * latents.latent_accuracy(z_train, train_y, z_test, test_y,

@@ -109,7 +109,7 @@ def acceptance_table(models: dict, xs, generator_seed: int = 0, k: int = 1, batc
     """The HMC sampler's mean acceptance rate (%) per model and |S|: for each size, the first subset of
     that size (m0..m_{|S|−1}) on every test tuple. ``{(label, "|S| = n"): [value per seed]}``."""
     out: dict = {}
-    for (name, seed), model in models.items():
+    for (name, _seed), model in models.items():
         g = torch.Generator().manual_seed(generator_seed)
         for size in sizes:
             subset = tuple(range(size))

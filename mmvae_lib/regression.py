@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -222,13 +223,24 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+SANITIZE_FILE = NOTEBOOKS_DIR / "nbval-sanitize.cfg"   # what `make test` tells nbval to leave out
+
+
+def sanitize_patterns(path: Path = SANITIZE_FILE) -> list[tuple[str, str]]:
+    """The (regex, replacement) pairs of nbval's sanitize file, read as nbval reads them."""
+    return re.findall(r"^regex: (.*)$\n^replace: (.*)$", Path(path).read_text(), flags=re.MULTILINE)
+
+
 def checked_outputs(notebook: Path) -> dict[int, str]:
     """What nbval compares in an executed notebook: the text output of each cell marked
     ``# NBVAL_CHECK_OUTPUT`` (streams, plain-text results, errors), by its index in the source notebook
     (the parameters cell papermill injects into a copy it executes is not counted). A cell's writes to one
     stream count as one output where the first was, as nbval coalesces them: how the kernel happened to
-    flush them into outputs varies from run to run."""
+    flush them into outputs varies from run to run. Each text is sanitized as ``make test`` has nbval do
+    (:data:`SANITIZE_FILE`)."""
     import nbformat
+
+    patterns = sanitize_patterns()
 
     out = {}
     cells = [c for c in nbformat.read(notebook, as_version=4).cells
@@ -247,7 +259,10 @@ def checked_outputs(notebook: Path) -> dict[int, str]:
                 parts.append(output.get("data", {}).get("text/plain", ""))
             elif output.output_type == "error":
                 parts.append(f"[error] {output.ename}: {output.evalue}")
-        out[i] = "".join(parts)
+        text = "".join(parts)
+        for regex, replace in patterns:
+            text = re.sub(regex, replace, text)
+        out[i] = text
     return out
 
 

@@ -232,3 +232,19 @@ def test_compare_without_a_reference_says_how_to_make_one(refs, monkeypatch):
     monkeypatch.setattr(regression, "run_notebooks", lambda *a: pytest.fail("must not run the notebooks"))
     with pytest.raises(FileNotFoundError, match="make tolerances"):
         regression.compare_machine("cpu", "test CPU")
+
+
+def test_checked_outputs_leave_out_what_nbval_is_told_to(tmp_path):
+    """The trainer's line per call (a checkpoint name, whose fingerprint differs between machines) is left
+    out of checked outputs, by the sanitize file that `make test` hands to nbval and by the regression module."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nrun()")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=(
+        "train: loaded the finished run outputs/smoke/checkpoints/mmvae_s0_cb225cea4e.pt (epoch 1 of 1)\n"
+        "profile smoke\ntrain: started outputs/x_0123456789.pt afresh; x_9876543210.pt holds another run\n"))]
+    nb.cells = [cell]
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    assert regression.checked_outputs(tmp_path / "n.ipynb") == {0: "[stdout] profile smoke\n"}
+    from mmvae_lib.paths import REPO_ROOT
+    assert f"--nbval-sanitize-with {regression.SANITIZE_FILE.relative_to(REPO_ROOT)}" in \
+        (REPO_ROOT / "Makefile").read_text()

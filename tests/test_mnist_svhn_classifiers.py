@@ -85,7 +85,7 @@ def test_bad_arguments_raise_clear_errors():
 
 
 def test_digit_classifier_trains_once_then_loads_cached_weights(real_root, tmp_path, monkeypatch, capsys):
-    """The first call trains and saves weights keyed by (modality, data source, split, seed, epochs); the
+    """The first call trains and saves weights keyed by (modality, data source and contents, split, seed, epochs); the
     second loads them without training; another seed or epoch count gets another file."""
     data = load_mnist_svhn("train", source="real", dm=1, root=real_root, verify_checksum=False, verbose=False)
     cache = tmp_path / "classifiers"
@@ -103,3 +103,5 @@ def test_digit_classifier_trains_once_then_loads_cached_weights(real_root, tmp_p
     assert classifier_cache_path("svhn", data, epochs=1, seed=1, cache_dir=cache) != path
     assert classifier_cache_path("svhn", data, epochs=2, seed=0, cache_dir=cache) != path
     assert classifier_cache_path("mnist", data, epochs=1, seed=0, cache_dir=cache) != path
+    data.svhn[0, 0, 0, 0] += 1                    # other images, same tag, same labels: other weights
+    assert classifier_cache_path("svhn", data, epochs=1, seed=0, cache_dir=cache) != path

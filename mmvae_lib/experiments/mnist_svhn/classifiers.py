@@ -22,6 +22,7 @@ from torch.nn import functional as F
 
 from mmvae_lib.metrics.classifiers import train_classifier
 from mmvae_lib.paths import save_atomic
+from mmvae_lib.training.fingerprint import tensor_digest
 
 if TYPE_CHECKING:
     from mmvae_lib.experiments.mnist_svhn.data import PairedMNISTSVHN
@@ -67,11 +68,12 @@ def classifier_cache_path(modality: str, data: "PairedMNISTSVHN", *, epochs: int
                           cache_dir: str | Path) -> Path:
     """Where :func:`digit_classifier` keeps the weights for this (modality, data, seed, epochs).
 
-    The name holds the data's source tag and split, the seed, the epochs and a hash of the labels, so a
-    change of data never reuses stale weights.
+    The name holds the data's source tag and split, the seed, the epochs and a hash of the images and labels
+    (the labels alone let other images under the same tag reuse stale weights), so a change of data never
+    reuses stale weights.
     """
-    _, labels = data.single(modality, as_float=False)
-    digest = hashlib.sha1(labels.numpy().tobytes()).hexdigest()[:10]
+    images, labels = data.single(modality, as_float=False)
+    digest = hashlib.sha1((tensor_digest(images) + tensor_digest(labels)).encode()).hexdigest()[:10]
     name = (f"lenet_{modality}_{data.data_tag(modality)}_{data.split}_n{len(labels)}_{digest}"
             f"_seed{seed}_ep{epochs}.pt")
     return Path(cache_dir) / name

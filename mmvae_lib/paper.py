@@ -14,6 +14,7 @@ import dataclasses
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -86,6 +87,19 @@ def record(profile: str, key: str, value) -> None:
     _manifest_path(profile).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
+def claim(profile: str, notebook: str, text: str, holds: bool, *, ours: str | None = None,
+          paper: str | None = None) -> None:
+    """Record one of the papers' claims as notebook ``notebook`` (``"06"``) checked it: its text, whether it
+    holds, and the numbers it rests on (ours and the paper's, as printed). :mod:`mmvae_lib.report` builds the
+    claims table from these."""
+    if not re.fullmatch(r"\d\d", notebook):
+        raise ValueError(f"notebook is the notebook's two-digit number, got {notebook!r}")
+    manifest = load_manifest(profile)
+    manifest.setdefault("claims", {})[f"{notebook} {text}"] = {
+        "notebook": notebook, "claim": text, "holds": bool(holds), "ours": ours, "paper": paper}
+    _manifest_path(profile).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
 def run(profile_name: str, only: list[str] | None = None, *, progress: bool = True, in_place: bool = False) -> dict:
     """Execute the numbered notebooks (those starting with ``only``'s prefixes, if given) for the profile.
     ``in_place`` writes each executed notebook over its source (``make notebooks``: the outputs nbval
@@ -107,6 +121,8 @@ def run(profile_name: str, only: list[str] | None = None, *, progress: bool = Tr
         output_dir(profile.name).joinpath(VALUES_FILE).unlink(missing_ok=True)
     manifest = load_manifest(profile.name)
     manifest.pop("seeds", None)   # older manifests kept only the MNIST-SVHN seeds; settings holds everything
+    running = {book.name[:2] for book in books}   # their claims are recorded afresh: none of a removed check lingers
+    manifest["claims"] = {key: c for key, c in manifest.get("claims", {}).items() if c["notebook"] not in running}
     manifest.update(profile=profile.name, settings=dataclasses.asdict(profile), git_commit=_git_commit(),
                     device=device_description(), python=sys.version.split()[0], torch=torch.__version__)
     manifest.setdefault("wall_time_s", {})
@@ -114,6 +130,9 @@ def run(profile_name: str, only: list[str] | None = None, *, progress: bool = Tr
     if not books:
         print(f"No numbered notebooks in {NOTEBOOKS_DIR}; nothing to run.")
         return manifest
+    from mmvae_lib import report
+
+    before = report.claims(manifest, report.notebook_texts(profile.name))   # to say at the end what changed
     out_dir = output_dir(profile.name, "notebooks")
     for number, book in enumerate(books, 1):
         print(f"[{profile.name}] {number}/{len(books)} {book.name}", flush=True)
@@ -133,6 +152,8 @@ def run(profile_name: str, only: list[str] | None = None, *, progress: bool = Tr
         _manifest_path(profile.name).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         print(f"[{profile.name}] {number}/{len(books)} {book.name} done in {manifest['wall_time_s'][book.name]:.0f} s",
               flush=True)
+    if not in_place:
+        print(report.run_summary(profile.name, before, [book.name for book in books]), flush=True)
     return manifest
 
 

@@ -1,0 +1,96 @@
+"""mmvae_lib.report: the README's and the book's generated parts are what the committed outputs give; claims
+are read from a run's manifest (recorded with paper.claim, or older bare verdicts) with their notebooks; a run
+ends with a summary of what changed."""
+import json
+
+import nbformat
+import pandas as pd
+import pytest
+
+from mmvae_lib import paper, report
+
+
+def test_the_committed_readme_and_book_match_the_committed_outputs():
+    """Every generated block of the README and the book equals what `python -m mmvae_lib.report --profile cpu`
+    writes from outputs/cpu: no number in them was copied by hand, or left behind by a later run."""
+    assert report.write("cpu", check=True) == []
+    text = report.README.read_text()
+    assert "<!-- report:claims -->" in text and "<!-- report:costs -->" in text
+    assert len(text.splitlines()) <= 160
+
+
+def test_every_claim_of_the_committed_run_is_in_the_table_with_its_notebook():
+    manifest = report.load_manifest("cpu")
+    found = report.claims(manifest, report.notebook_texts("cpu"))
+    recorded = [k for k, v in manifest["records"].items() if "claim" in k and isinstance(v, bool)]
+    assert len(found) == len(recorded) + len(manifest.get("claims", {}))
+    assert all(c.notebook.isdigit() for c in found)
+    table = report.blocks("cpu")["claims"]
+    assert table.count("\n| holds |") + table.count("\n| **does not hold** |") == len(found)
+    assert f"{sum(c.holds for c in found)} of {len(found)} claims hold" in table
+
+
+def _run(root, claims=None, records=None, times=None):
+    folder = root / "cpu"
+    (folder / "notebooks").mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('claims = {"the mixture is coherent": True}')]
+    nbformat.write(nb, folder / "notebooks" / "06_tables.ipynb")
+    (folder / "manifest.json").write_text(json.dumps({
+        "profile": "cpu", "git_commit": "abcdef1234", "claims": claims or {}, "records": records or {},
+        "wall_time_s": times or {"06_tables.ipynb": 120.0}, "notebook_commits": {"06_tables.ipynb": "abcdef1234"},
+        "notebook_devices": {"06_tables.ipynb": "cpu: a CPU"}}))
+    return folder
+
+
+def test_claims_come_from_paper_claim_and_from_older_bare_verdicts(tmp_path):
+    folder = _run(tmp_path, records={"claim: the mixture is coherent": False, "11 claim: flows close the gap": True,
+                                     "data": "not a claim"})
+    found = report.claims(report.load_manifest("cpu", tmp_path), report.notebook_texts("cpu", tmp_path))
+    assert found == [report.Claim("06", "the mixture is coherent", False), report.Claim("11", "flows close the gap", True)]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["claims"] = {"13 JNF rises": {"notebook": "13", "claim": "JNF rises", "holds": True, "ours": "16 → 18 %",
+                                           "paper": "67 → 92 %"}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    found = report.claims(report.load_manifest("cpu", tmp_path), {})
+    assert report.Claim("13", "JNF rises", True, "16 → 18 %", "67 → 92 %") in found
+    table = report.claims_table(found, "nb/{name}", {"13": "13_jnf.ipynb"})
+    assert "| holds | JNF rises | 67 → 92 % | 16 → 18 % | [13](nb/13_jnf.ipynb) |" in table
+
+
+def test_paper_claim_records_a_structured_claim(tmp_path, monkeypatch):
+    monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
+    paper.claim("cpu", "06", "MMVAE above MVAE", True, ours="34 vs 21 %", paper="86 vs 13 %")
+    stored = json.loads((tmp_path / "cpu" / "manifest.json").read_text())["claims"]
+    assert stored == {"06 MMVAE above MVAE": {"notebook": "06", "claim": "MMVAE above MVAE", "holds": True,
+                                              "ours": "34 vs 21 %", "paper": "86 vs 13 %"}}
+    with pytest.raises(ValueError, match="two-digit number"):
+        paper.claim("cpu", "6", "x", True)
+
+
+def test_fill_replaces_only_the_named_blocks():
+    text = "a\n<!-- report:x -->\nold\n<!-- /report:x -->\nb\n"
+    assert report.fill(text, {"x": "new\n"}) == "a\n<!-- report:x -->\nnew\n<!-- /report:x -->\nb\n"
+    with pytest.raises(KeyError, match="no generated block 'x'"):
+        report.fill(text, {"y": ""})
+
+
+def test_results_tables_show_ours_with_the_spread_and_the_papers_number():
+    table = pd.DataFrame({"row": ["MMVAE", "MMVAE", "MVAE"], "column": ["Joint", "Cross", "Joint"],
+                          "paper": [42.1, 86.4, float("nan")], "value": [20.9, 34.35, 14.85],
+                          "std": [0.14, 0.85, float("nan")], "n_seeds": [2, 2, 1]})
+    assert report.results_table(table).splitlines() == [
+        "| | Joint | Cross |", "|---|---|---|", "| MMVAE | 20.9 ± 0.1 (42.1) | 34.4 ± 0.8 (86.4) |", "| MVAE | 14.8 |  |"]
+
+
+def test_the_run_summary_counts_verdicts_names_changes_times_and_disk(tmp_path):
+    folder = _run(tmp_path, claims={"06 the mixture is coherent": {
+        "notebook": "06", "claim": "the mixture is coherent", "holds": True}})
+    (folder / "checkpoints").mkdir()
+    (folder / "checkpoints" / "m.pt").write_bytes(b"x" * 2_000_000)
+    before = [report.Claim("06", "the mixture is coherent", False)]
+    summary = report.run_summary("cpu", before, ["06_tables.ipynb"], tmp_path)
+    assert "Claims: 1 of 1 hold" in summary
+    assert "changed: 06 the mixture is coherent: now holds" in summary
+    assert "Wall time: 06 2.0 min; 2.0 min in all" in summary
+    assert "Checkpoints: 0.00 GB" in summary and str(folder / "checkpoints") in summary

@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 
-.PHONY: install test paper notebooks tolerances compare-machine bench clean-venv
+.PHONY: install test paper book report notebooks tolerances compare-machine bench clean-venv
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,15 @@ compare-machine: $(STAMP)
 
 paper: $(STAMP)
 	$(PY) -m mmvae_lib.paper --profile $(PROFILE) $(if $(filter-out 0,$(RETRAIN)),--retrain)
+
+# the executed notebooks of outputs/$(PROFILE) (cpu by default), the results pages and the prose as a static
+# site: build/book/html/index.html (strict: a broken reference or a missing figure fails the build)
+book: $(STAMP)
+	$(PY) -m mmvae_lib.book --profile $(PROFILE)
+
+# rewrite the generated parts of the README and the book (claims, results tables, the figure) from outputs/$(PROFILE)
+report: $(STAMP)
+	$(PY) -m mmvae_lib.report --profile $(PROFILE)
 
 # side-by-side speed (this project, its plain path, MultiVae when installed: pip install -e ".[bench]")
 bench: $(STAMP)

@@ -123,6 +123,9 @@ def run(profile_name: str, only: list[str] | None = None, *, progress: bool = Tr
     manifest.pop("seeds", None)   # older manifests kept only the MNIST-SVHN seeds; settings holds everything
     running = {book.name[:2] for book in books}   # their claims are recorded afresh: none of a removed check lingers
     manifest["claims"] = {key: c for key, c in manifest.get("claims", {}).items() if c["notebook"] not in running}
+    records = manifest.get("records", {})          # verdicts of runs before paper.claim: a whole run drops them
+    manifest["records"] = {key: value for key, value in records.items()
+                           if not re.match(r"(\d\d )?claim[:_]", key) or only and key[:2] not in running}
     manifest.update(profile=profile.name, settings=dataclasses.asdict(profile), git_commit=_git_commit(),
                     device=device_description(), python=sys.version.split()[0], torch=torch.__version__)
     manifest.setdefault("wall_time_s", {})

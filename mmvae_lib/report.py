@@ -90,12 +90,15 @@ def claims(manifest: dict, texts: dict[str, str]) -> list[Claim]:
     """The run's claims, by notebook: recorded ones (``manifest["claims"]``) and older bare verdicts."""
     found = [Claim(c["notebook"], c["claim"], bool(c["holds"]), c.get("ours"), c.get("paper"))
              for c in manifest.get("claims", {}).values()]
+    recorded = {c.notebook for c in found}          # a notebook run since: its older verdicts are stale
     for key, holds in manifest.get("records", {}).items():
         match = re.fullmatch(r"(?:(\d\d) )?claim[:_] ?(.*)", key)
         if not match or not isinstance(holds, bool):
             continue
         notebook, text = match.groups()
         notebook = notebook or _notebook_holding(text, texts)
+        if notebook in recorded:
+            continue
         found.append(Claim(notebook, text.replace("_", " ") if key.startswith("claim_") else text, holds))
     return sorted(found, key=lambda c: (c.notebook, c.text))
 
@@ -178,8 +181,17 @@ def experiment_page(key: str, profile: str, manifest: dict, found: list[Claim], 
     """The generated part of one experiment's results page: its claims, then its paper-vs-ours tables."""
     title, books, tables = EXPERIMENTS[key]
     mine = [c for c in found if c.notebook in books]
-    parts = [f"Numbers from {provenance(manifest)}; each cell is ours ± the spread over seeds, with the "
-             f"paper's number in brackets where it publishes one.", ""]
+    parts = [f"Each cell is ours ± the spread over seeds, with the paper's number in brackets where it publishes "
+             f"one. The numbers here and in the findings below come from these notebooks of the committed "
+             f"`{profile}` run (`outputs/{profile}/manifest.json`):", ""]
+    commits, devices = manifest.get("notebook_commits", {}), manifest.get("notebook_devices", {})
+    for number in books:
+        name = names.get(number)
+        if name and name in manifest.get("wall_time_s", {}):
+            commit = commits.get(name, manifest.get("git_commit", "unknown"))
+            parts.append(f"- notebook {number}: commit `{commit[:7]}{'+dirty' if commit.endswith('+dirty') else ''}`, "
+                         f"{devices.get(name, 'device not recorded')}, {manifest['wall_time_s'][name] / 60:.1f} min")
+    parts.append("")
     if mine:
         parts += [claims_table(mine, "../notebooks/{name}", names), ""]
     for name in tables:

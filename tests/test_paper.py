@@ -90,3 +90,27 @@ def test_retrain_passes_a_fresh_value_to_every_kernel_of_the_run(monkeypatch, ca
     paper.main(["--profile", "smoke", "--retrain"])
     assert seen[0] is None and seen[1].startswith("paper-")
     assert "Retraining every model once in this run" in capsys.readouterr().out
+
+
+def test_a_run_records_its_notebooks_claims_afresh(tmp_path, monkeypatch):
+    """Claims of the notebooks a run executes are dropped before it (a check removed from a notebook does not
+    linger); a whole run also drops the bare verdicts of runs made before paper.claim existed."""
+    import sys
+    import types
+    from pathlib import Path
+
+    monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
+    monkeypatch.setattr(paper, "notebooks", lambda directory=None: [Path("06_six.ipynb"), Path("11_eleven.ipynb")])
+    monkeypatch.setitem(sys.modules, "papermill", types.SimpleNamespace(execute_notebook=lambda *a, **k: None))
+    paper.claim("smoke", "06", "kept", True)
+    paper.claim("smoke", "11", "dropped", True)
+    paper.record("smoke", "claim: an old verdict", True)
+    paper.record("smoke", "11 claim: an old one of 11", False)
+    paper.record("smoke", "data", "the data")
+    paper.run("smoke", ["11"], progress=False)
+    manifest = paper.load_manifest("smoke")
+    assert set(manifest["claims"]) == {"06 kept"}
+    assert set(manifest["records"]) == {"claim: an old verdict", "data"}
+    paper.run("smoke", progress=False)
+    manifest = paper.load_manifest("smoke")
+    assert set(manifest["records"]) == {"data"} and manifest["claims"] == {}

@@ -54,6 +54,10 @@ def test_claims_come_from_paper_claim_and_from_older_bare_verdicts(tmp_path):
     (folder / "manifest.json").write_text(json.dumps(manifest))
     found = report.claims(report.load_manifest("cpu", tmp_path), {})
     assert report.Claim("13", "JNF rises", True, "16 → 18 %", "67 → 92 %") in found
+    manifest["claims"]["11 flows close the gap"] = {"notebook": "11", "claim": "flows close the gap", "holds": False}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    found = report.claims(report.load_manifest("cpu", tmp_path), {})   # notebook 11 rerun: its old verdict is gone
+    assert [c for c in found if c.notebook == "11"] == [report.Claim("11", "flows close the gap", False)]
     table = report.claims_table(found, "nb/{name}", {"13": "13_jnf.ipynb"})
     assert "| holds | JNF rises | 67 → 92 % | 16 → 18 % | [13](nb/13_jnf.ipynb) |" in table
 

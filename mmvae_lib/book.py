@@ -10,7 +10,8 @@ a warning (a broken cross-reference, a missing figure) fails it.
 The pages come from ``book/`` (prose moved out of the README, and results pages whose numbers
 :mod:`mmvae_lib.report` generates) and from ``outputs/<profile>/notebooks/``. Each notebook's page gets, after
 its opening paragraph, the claims it checks with their verdicts and where its results page is, and at its end
-one line of provenance (profile, commit, device, wall time) and the command that re-executes it.
+one line of provenance (profile, commit, device, wall time) and the command that re-executes it. What is there
+for the tests (the ``# NBVAL_CHECK_OUTPUT`` markers, the regression checks' lines) is left out of the pages.
 """
 from __future__ import annotations
 
@@ -40,6 +41,13 @@ def notebook_page(path: Path, profile: str, manifest: dict, found: list[report.C
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:                      # the test scaffolding stays in the notebooks, out of the book
+        if cell.cell_type == "code":
+            cell.source = "\n".join(line for line in cell.source.splitlines() if line.strip() != "# NBVAL_CHECK_OUTPUT")
+            for output in cell.outputs:
+                if output.get("output_type") == "stream":
+                    output["text"] = "".join(line for line in output.get("text", "").splitlines(keepends=True)
+                                             if not line.startswith("regression check "))
     number = path.name[:2]
     mine = [c for c in found if c.notebook == number]
     page = _results_page(number)

@@ -100,6 +100,31 @@ def claim(profile: str, notebook: str, text: str, holds: bool, *, ours: str | No
     _manifest_path(profile).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
+def is_progress(output) -> bool:
+    """A progress bar (tqdm's carriage-return updates on stderr) or an empty write to stderr: noise in a stored
+    notebook, whatever the run computed."""
+    if output.get("output_type") != "stream" or output.get("name") != "stderr":
+        return False
+    text = output.get("text", "")
+    return not text.strip() or "\r" in text or bool(re.search(r"\d+%\|", text))
+
+
+def strip_progress(path: Path) -> int:
+    """Remove the progress bars from an executed notebook (:func:`is_progress`); how many were removed."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    removed = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            kept = [o for o in cell.outputs if not is_progress(o)]
+            removed += len(cell.outputs) - len(kept)
+            cell.outputs = kept
+    if removed:
+        nbformat.write(nb, path)
+    return removed
+
+
 def run(profile_name: str, only: list[str] | None = None, *, progress: bool = True, in_place: bool = False) -> dict:
     """Execute the numbered notebooks (those starting with ``only``'s prefixes, if given) for the profile.
     ``in_place`` writes each executed notebook over its source (``make notebooks``: the outputs nbval
@@ -147,6 +172,7 @@ def run(profile_name: str, only: list[str] | None = None, *, progress: bool = Tr
         papermill.execute_notebook(str(book), str(target), parameters=parameters,
                                    kernel_name="python3", cwd=str(NOTEBOOKS_DIR), progress_bar=progress,
                                    extra_arguments=KERNEL_ARGUMENTS)
+        strip_progress(target)                   # the bars were for the person watching the run
         manifest = load_manifest(profile.name)   # the notebook may have recorded facts
         manifest["wall_time_s"][book.name] = round(time.perf_counter() - start, 1)
         # a later `--only` run re-executes some notebooks: each one keeps the commit it ran on

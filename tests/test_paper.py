@@ -101,7 +101,10 @@ def test_a_run_records_its_notebooks_claims_afresh(tmp_path, monkeypatch):
 
     monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
     monkeypatch.setattr(paper, "notebooks", lambda directory=None: [Path("06_six.ipynb"), Path("11_eleven.ipynb")])
-    monkeypatch.setitem(sys.modules, "papermill", types.SimpleNamespace(execute_notebook=lambda *a, **k: None))
+    def execute(source, target, **kwargs):       # papermill's stand-in: an executed copy with nothing in it
+        nbformat.write(nbformat.v4.new_notebook(), target)
+
+    monkeypatch.setitem(sys.modules, "papermill", types.SimpleNamespace(execute_notebook=execute))
     paper.claim("smoke", "06", "kept", True)
     paper.claim("smoke", "11", "dropped", True)
     paper.record("smoke", "claim: an old verdict", True)
@@ -114,3 +117,19 @@ def test_a_run_records_its_notebooks_claims_afresh(tmp_path, monkeypatch):
     paper.run("smoke", progress=False)
     manifest = paper.load_manifest("smoke")
     assert set(manifest["records"]) == {"data"} and manifest["claims"] == {}
+
+
+def test_progress_bars_are_stripped_from_executed_notebooks(tmp_path):
+    """tqdm's bars (carriage-return updates on stderr) and empty stderr writes leave the stored notebook; a
+    warning on stderr and everything on stdout stay."""
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("train()")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="epoch 1/3:  33%|███       | 1/3 [00:01<00:02]\r"),
+                    nbformat.v4.new_output("stream", name="stderr", text="\n"),
+                    nbformat.v4.new_output("stream", name="stderr", text="UserWarning: something\n"),
+                    nbformat.v4.new_output("stream", name="stdout", text="bound -3.2\n")]
+    nb.cells = [cell]
+    nbformat.write(nb, tmp_path / "n.ipynb")
+    assert paper.strip_progress(tmp_path / "n.ipynb") == 2
+    kept = nbformat.read(tmp_path / "n.ipynb", as_version=4).cells[0].outputs
+    assert [o.text for o in kept] == ["UserWarning: something\n", "bound -3.2\n"]

@@ -1,6 +1,6 @@
 """Coherence (MMVAE paper, Table 2): does a generated modality show the class its source had? Judged by
 classifiers trained on the real data of each modality; cross (conditional) generation and joint
-generation from the prior; conditional generation given any subset of observed modalities (seed 002,
+generation from the prior; conditional generation given any subset of observed modalities (the JNF paper,
 Figure 4); and what a decoder that knows only the class can draw.
 
 Data are tensors of whole test sets, one per modality; the functions batch them. Randomness comes from
@@ -74,7 +74,7 @@ def digit_only_optima(images: Tensor, labels: Tensor) -> dict[str, Tensor]:
 def subset_coherence(model, xs: Sequence[Tensor], labels: Tensor, classifiers: Sequence[nn.Module],
                      subsets: Sequence[Sequence[int]], generator: torch.Generator, *,
                      batch_size: int = 512) -> dict[tuple[tuple[int, ...], int], tuple[float, float]]:
-    """Conditional coherence given any subsets of observed modalities (seed 002, Figure 4): for each subset S,
+    """Conditional coherence given any subsets of observed modalities (the JNF paper's Figure 4): for each subset S,
     one sample z ~ q(z | x_S) per item (:func:`mmvae_lib.metrics.latents.encode`: from a stratified mixture,
     the component is picked uniformly per item), decoded (the likelihood mean) in every modality n *not* in S
     and judged by classifier n against the item's label. The observed modalities are not scored.
@@ -107,7 +107,7 @@ def subset_coherence(model, xs: Sequence[Tensor], labels: Tensor, classifiers: S
 
 def coherence_by_size(scores: dict[tuple[tuple[int, ...], int], tuple[float, float]], *,
                       per_class: bool = False) -> dict[int, float]:
-    """:func:`subset_coherence`'s scores averaged as seed 002's Figure 4 plots them: per subset, the mean
+    """:func:`subset_coherence`'s scores averaged as the JNF paper's Figure 4 plots them: per subset, the mean
     over its held-out targets; then per subset size |S|, the mean over subsets of that size. Micro accuracy
     by default, the mean of per-class accuracies with ``per_class``. ``{|S|: coherence}``."""
     per_subset: dict[tuple[int, ...], list[float]] = {}

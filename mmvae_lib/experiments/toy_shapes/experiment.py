@@ -1,4 +1,4 @@
-"""Notebook 11, the inference gap on the toy (the seed's Figure 2): one joint model of squares and circles
+"""Notebook 11, the inference gap on the toy (the JNF paper's Figure 2): one joint model of squares and circles
 with a 2-D latent, and three unimodal posteriors fitted to it, q(z | x_square) as a diagonal Gaussian, as a
 flow (JNF), and as a flow on a DCCA projection (JNF-Shared). Trained once per (profile, variant, seed),
 cached under ``outputs/<profile>/checkpoints/jnf_toy``.
@@ -89,7 +89,7 @@ def measure(model, test, factors: dict, n: int, seed: int, k: int = 8) -> dict[s
     - ``coherence <a>→<b>``: % of generations from z ~ q(z | x_a) whose class the judge reads as x_a's;
     - ``off-data <a>→<b>``: % of those generations that are no shape of the dataset (> 5 % of pixels off
       the nearest one);
-    - ``wrong or off-data <a>→<b>``: % that are either (the seed's "unrealistic" generations, framed in red);
+    - ``wrong or off-data <a>→<b>``: % that are either (the JNF paper's "unrealistic" generations, framed in red);
     - ``size spread <a>→<b>``: the spread of the generated shapes' sizes given one input (std over the K
       samples, mean over inputs) over the data's, U(0.3, 0.9)'s 0.173: 1 is as diverse as the data.
     """
@@ -112,7 +112,7 @@ def measure(model, test, factors: dict, n: int, seed: int, k: int = 8) -> dict[s
     return out
 
 
-# The seed's Figure 2 claims, each a test of one seed's measurements: ``v(variant, column)`` reads
+# The JNF paper's Figure 2 claims, each a test of one seed's measurements: ``v(variant, column)`` reads
 # :func:`measure`'s ``column`` for that variant. "Relevant" (>= 90 % of the right class) and "diverse" (a size
 # spread >= 0.8 of the data's) are this project's thresholds; the authors publish the figure only.
 CLAIMS = {
@@ -126,7 +126,7 @@ CLAIMS = {
                       for k in ("jnf", "jnf_dcca")),
     "the shared projection keeps the class at least as well as the flow (square→circle coherence)":
         lambda v: v("jnf_dcca", "coherence square→circle") >= v("jnf", "coherence square→circle"),
-    "the same holds the other way, circle→square (not in the seed's figure): flow less unrealistic than the Gaussian":
+    "the same holds the other way, circle→square (not in the JNF paper's figure): flow less unrealistic than the Gaussian":
         lambda v: v("gaussian", "wrong or off-data circle→square") > v("jnf", "wrong or off-data circle→square"),
 }
 

@@ -29,6 +29,7 @@ from mmvae_lib.training.trainer import RETRAIN_VARIABLE
 
 MANIFEST = "manifest.json"
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+SESSION = f"{os.getpid()}-{time.time():.0f}"   # one notebook's execution (its kernel): claims recorded together
 STORED_PROFILE = "smoke"   # the profile of the outputs stored in notebooks/ (what nbval compares)
 
 
@@ -95,9 +96,35 @@ def claim(profile: str, notebook: str, text: str, holds: bool, *, ours: str | No
     if not re.fullmatch(r"\d\d", notebook):
         raise ValueError(f"notebook is the notebook's two-digit number, got {notebook!r}")
     manifest = load_manifest(profile)
-    manifest.setdefault("claims", {})[f"{notebook} {text}"] = {
-        "notebook": notebook, "claim": text, "holds": bool(holds), "ours": ours, "paper": paper}
+    claims = manifest.setdefault("claims", {})
+    for key in [k for k, c in claims.items() if c["notebook"] == notebook and c.get("session") != SESSION]:
+        del claims[key]          # the notebook's claims from an earlier execution: this one records them afresh
+    claims[f"{notebook} {text}"] = {"notebook": notebook, "claim": text, "holds": bool(holds), "ours": ours,
+                                    "paper": paper, "session": SESSION}
     _manifest_path(profile).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def summary(profile: str, notebook: str) -> str:
+    """The closing cell of notebook ``notebook`` (``"06"``), generated from this run: the claims it recorded
+    with :func:`claim` (verdict, ours, the paper's) and one line of provenance (profile, commit, device), as
+    markdown."""
+    manifest = load_manifest(profile)
+    mine = [c for c in manifest.get("claims", {}).values() if c["notebook"] == notebook]
+    lines = []
+    if mine:
+        held = sum(c["holds"] for c in mine)
+        lines.append(f"**This run's verdicts**: {held} of {len(mine)} of the papers' claims checked here hold.\n")
+        for c in mine:
+            numbers = "; ".join(f"{label} {value}" for label, value in (("ours", c.get("ours")),
+                                                                       ("paper", c.get("paper"))) if value)
+            lines.append(f"- {'holds' if c['holds'] else '**does not hold**'}: {c['claim']}"
+                         + (f" ({numbers})" if numbers else ""))
+        lines.append("")
+    commit = _git_commit()
+    lines.append(f"*Provenance:* the `{profile}` profile, commit `{commit[:7]}{'+dirty' if commit.endswith('+dirty') else ''}`, "
+                 f"{device_description()}; re-execute with `python -m mmvae_lib.paper --profile {profile} "
+                 f"--only {notebook}`.")
+    return "\n".join(lines)
 
 
 def is_progress(output) -> bool:

@@ -133,3 +133,18 @@ def test_progress_bars_are_stripped_from_executed_notebooks(tmp_path):
     assert paper.strip_progress(tmp_path / "n.ipynb") == 2
     kept = nbformat.read(tmp_path / "n.ipynb", as_version=4).cells[0].outputs
     assert [o.text for o in kept] == ["UserWarning: something\n", "bound -3.2\n"]
+
+
+def test_a_notebooks_summary_is_generated_from_its_claims(tmp_path, monkeypatch):
+    """The closing cell lists the claims the notebook recorded in this run, with their numbers, and the
+    provenance (profile, commit, device) with the command that re-executes it."""
+    monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
+    paper.claim("smoke", "06", "MMVAE above MVAE", True, ours="34 vs 21 %", paper="86 vs 13 %")
+    paper.claim("smoke", "06", "synergy", False)
+    paper.claim("smoke", "10", "elsewhere", True)
+    text = paper.summary("smoke", "06")
+    assert "1 of 2 of the papers' claims checked here hold" in text
+    assert "- holds: MMVAE above MVAE (ours 34 vs 21 %; paper 86 vs 13 %)" in text
+    assert "- **does not hold**: synergy" in text and "elsewhere" not in text
+    assert "the `smoke` profile, commit" in text and "--only 06" in text
+    assert "verdicts" not in paper.summary("smoke", "01")            # no claims: provenance only

@@ -67,7 +67,13 @@ def test_paper_claim_records_a_structured_claim(tmp_path, monkeypatch):
     paper.claim("cpu", "06", "MMVAE above MVAE", True, ours="34 vs 21 %", paper="86 vs 13 %")
     stored = json.loads((tmp_path / "cpu" / "manifest.json").read_text())["claims"]
     assert stored == {"06 MMVAE above MVAE": {"notebook": "06", "claim": "MMVAE above MVAE", "holds": True,
-                                              "ours": "34 vs 21 %", "paper": "86 vs 13 %"}}
+                                              "ours": "34 vs 21 %", "paper": "86 vs 13 %",
+                                              "session": paper.SESSION}}
+    monkeypatch.setattr(paper, "SESSION", "a later execution")     # the notebook run again, its claim reworded
+    paper.claim("cpu", "06", "MMVAE above MVAE, reworded", True)
+    paper.claim("cpu", "06", "and another", False)
+    stored = json.loads((tmp_path / "cpu" / "manifest.json").read_text())["claims"]
+    assert sorted(stored) == ["06 MMVAE above MVAE, reworded", "06 and another"]
     with pytest.raises(ValueError, match="two-digit number"):
         paper.claim("cpu", "6", "x", True)
 

@@ -4,7 +4,7 @@
 project = "mmvae_lib: a reproducible companion to MMVAE and JNF"
 author = "the mmvae_lib authors"
 copyright = "2026, the mmvae_lib authors"
-extensions = ["myst_nb"]
+extensions = ["myst_nb", "sphinx-mathjax-offline"]   # MathJax from _static, not a CDN
 exclude_patterns = ["_build", "conf.py"]
 root_doc = "index"
 nb_execution_mode = "off"            # the committed outputs are the book's content

@@ -1,6 +1,7 @@
 """The book (mmvae_lib.book) builds from the committed cpu run and reads in a real browser: every page loads
 without console errors, every image of the front page and of the notebook pages has loaded, the claims table
-has one row per recorded claim, and navigation between notebook pages works. Screenshots of the landing page
+has one row per recorded claim, no page shows raw TeX (MathJax is served by the site: it is read offline),
+and navigation between notebook pages works. Screenshots of the landing page
 and of one notebook page go to build/book/screenshots/.
 
 Needs Debian's chromium and chromium-driver (`.ci/run` installs them); without them the browser test skips
@@ -58,19 +59,28 @@ def _severe(driver) -> list[str]:
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
 
+TYPESET = ("const done = arguments[arguments.length - 1];"
+           "window.MathJax.startup.promise.then(() => done(document.querySelectorAll('mjx-container').length > 0))")
 IMAGES_LOADED = "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
 
 
 def test_the_book_reads_in_a_browser(site):
     driver = _browser()
     try:
-        pages = [site] + sorted((site.parent / "results").glob("*.html")) + \
+        pages = [site] + sorted(p for p in site.parent.glob("*.html") if p != site) + \
+            sorted((site.parent / "results").glob("*.html")) + \
             sorted((site.parent / "notebooks").glob("*.html"))
+        typeset = []
         for page in pages:
             driver.get(page.as_uri())
             assert _severe(driver) == [], page.name
+            if driver.execute_script("return document.querySelector('.math') !== null"):   # typeset, offline
+                assert driver.execute_async_script(TYPESET), page.name
+                assert "\\mathcal" not in driver.execute_script("return document.body.innerText"), page.name
+                typeset.append(page.name)
             if page == site or page.parent.name == "notebooks":
                 assert driver.execute_script(IMAGES_LOADED) == [], page.name
+        assert "library.html" in typeset                # the objective, eq. (3), typeset by the site's own MathJax
         driver.get(site.as_uri())
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(SCREENSHOTS / "landing.png"))

@@ -55,3 +55,32 @@ def test_plot_against_subset_size_draws_seeds_means_and_published_lines():
     coherence_axes, joint_axes = fig.axes
     assert [len(line.get_xdata()) for line in coherence_axes.lines] == [2, 2, 2]   # two means, one published
     assert len(coherence_axes.collections) == 2 and len(joint_axes.collections) == 2
+
+
+def test_panels_label_each_image_with_the_judges_reading():
+    """A panel with readings carries one label per image at its tile's corner: the digit read, green where it is
+    the expected digit, red where not; panels without readings carry none."""
+    panels = {"MMVAE: MNIST → SVHN": torch.rand(4, 3, 32, 32), "input": torch.rand(4, 1, 28, 28)}
+    read, expected = torch.tensor([3, 1, 4, 1]), torch.tensor([3, 1, 5, 9])
+    fig = figures.plot_panels(panels, 2, readings={"MMVAE: MNIST → SVHN": (read, expected)})
+    labelled, plain = fig.axes[0], fig.axes[1]
+    texts = [(t.get_text(), t.get_bbox_patch().get_facecolor()[:3], t.get_position()) for t in labelled.texts]
+    assert [t[0] for t in texts] == ["3", "1", "4", "1"] and len(plain.texts) == 0
+    green, red = (0.0, 0.5019607843137255, 0.0), (1.0, 0.0, 0.0)
+    assert [t[1] for t in texts] == [green, green, red, red]
+    assert texts[3][2] == (1 + 1 * 33 + 1, 1 + 1 * 33 + 1)                    # row 1, column 1 of 32-pixel tiles
+
+
+def test_the_subset_size_legend_sits_below_the_panels_not_on_them():
+    """The legend of the coherence-against-|S| figure is the figure's, under the panels: no panel holds one."""
+    points = pd.DataFrame({"model": ["JNF"] * 4 + ["MMVAE"] * 4, "seed": [0] * 8, "size": [1, 2, 3, 4] * 2,
+                           "coherence": np.linspace(10, 90, 8)})
+    reference = pd.DataFrame({"model": ["JNF"] * 4, "size": [1, 2, 3, 4], "coherence": [67.5, 84.8, 90.3, 91.7]})
+    fig = figures.plot_against_subset_size(points, {"coherence": "coherence (%)"}, reference=reference)
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["JNF", "MMVAE", "JNF (published)"]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    assert legend.get_window_extent(renderer).y1 <= fig.axes[0].get_tightbbox(renderer).y0 + 1

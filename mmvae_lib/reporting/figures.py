@@ -39,8 +39,12 @@ def tile(images: torch.Tensor, ncol: int, pad: int = 1) -> np.ndarray:
     return canvas.numpy()
 
 
-def plot_panels(panels: Mapping[str, torch.Tensor], ncol: int, *, columns: int = 2, size: float = 3.2):
-    """A figure of titled image grids, e.g. Figure 4's "MMVAE: joint MNIST" beside "MVAE: joint MNIST"."""
+def plot_panels(panels: Mapping[str, torch.Tensor], ncol: int, *, columns: int = 2, size: float = 3.2,
+                readings: Mapping[str, tuple[torch.Tensor, torch.Tensor | None]] | None = None):
+    """A figure of titled image grids, e.g. Figure 4's "MMVAE: joint MNIST" beside "MVAE: joint MNIST".
+    ``readings[title] = (read, expected)``: the digit a judge reads in each image of that panel ``(N,)``, written
+    in its corner, green where it is the ``expected`` digit ``(N,)`` and red where not (grey with no expected):
+    what the coherence tables count, image by image."""
     rows = -(-len(panels) // columns)
     tiles = {title: tile(images, ncol) for title, images in panels.items()}
     aspect = max(t.shape[0] / t.shape[1] for t in tiles.values())        # height / width of a panel
@@ -50,8 +54,20 @@ def plot_panels(panels: Mapping[str, torch.Tensor], ncol: int, *, columns: int =
     for ax, (title, canvas) in zip(axes.flat, tiles.items()):
         ax.imshow(canvas)
         ax.set_title(title, fontsize=9)
+        if readings and title in readings:
+            _label_tiles(ax, panels[title].shape[-2:], ncol, *readings[title])
     fig.tight_layout()
     return fig
+
+
+def _label_tiles(ax, size, ncol: int, read: torch.Tensor, expected: torch.Tensor | None, pad: int = 1) -> None:
+    """Write each tile's judged digit in its top-left corner (the layout of :func:`tile`)."""
+    h, w = size
+    for i, digit in enumerate(read.tolist()):
+        r, q = divmod(i, ncol)
+        colour = "grey" if expected is None else ("green" if digit == int(expected[i]) else "red")
+        ax.text(pad + q * (w + pad) + 1, pad + r * (h + pad) + 1, str(digit), color="white", fontsize=6,
+                ha="left", va="top", bbox={"facecolor": colour, "edgecolor": "none", "pad": 0.8})
 
 
 def plot_traversals(per_modality: Sequence[torch.Tensor], names: Sequence[str], dims: Sequence[int] | None = None):
@@ -164,7 +180,7 @@ def save_figure(fig, profile: str, name: str, data: pd.DataFrame | Mapping[str, 
 def plot_against_subset_size(points: pd.DataFrame, columns: Mapping[str, str], *,
                              reference: pd.DataFrame | None = None, scatter: pd.DataFrame | None = None,
                              scatter_axes: tuple[str, str] | None = None, title: str = ""):
-    """Seed 002's Figure 4 layout: one panel per entry of ``columns`` (column of ``points`` → axis label), the
+    """The JNF paper's Figure 4 layout: one panel per entry of ``columns`` (column of ``points`` → axis label), the
     value against the number of observed modalities |S|, every seed a point and a line through each model's
     mean; ``points`` has columns model, seed, size and the plotted ones. ``reference`` (columns model,
     size, and the plotted ones; published numbers) is drawn dashed with hollow markers. ``scatter`` (columns
@@ -197,10 +213,12 @@ def plot_against_subset_size(points: pd.DataFrame, columns: Mapping[str, str], *
         ax.set_xlabel(x, fontsize=8)
         ax.set_ylabel(y, fontsize=8)
         ax.set_title("unconditional generation", fontsize=9)
-    axes[0][0].legend(fontsize=6)
+    handles, labels = axes[0][0].get_legend_handles_labels()      # one legend below the panels, covering none
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=7, frameon=False)
     if title:
         fig.suptitle(title, fontsize=8)
-    fig.tight_layout()
+    rows_of_legend = -(-len(labels) // 5)
+    fig.tight_layout(rect=(0, 0.06 + 0.05 * rows_of_legend, 1, 1))
     return fig
 
 

@@ -74,6 +74,8 @@ def test_the_book_reads_in_a_browser(site):
         for page in pages:
             driver.get(page.as_uri())
             assert _severe(driver) == [], page.name
+            assert "python -m mmvae_lib.paper --profile cpu --only" in driver.execute_script(
+                "return Array.from(document.querySelectorAll('footer')).map(f => f.innerText).join(' ')"), page.name   # the way back, on every page
             if driver.execute_script("return document.querySelector('.math') !== null"):   # typeset, offline
                 assert driver.execute_async_script(TYPESET), page.name
                 assert "\\mathcal" not in driver.execute_script("return document.body.innerText"), page.name

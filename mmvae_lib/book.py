@@ -87,7 +87,7 @@ def assemble(profile: str, staging: Path) -> Path:
     (staging / "notebooks").mkdir()
     for path in executed:
         nbformat.write(notebook_page(path, profile, manifest, found), staging / "notebooks" / path.name)
-    figure = output_dir(profile, "figures", create=False) / "results_at_a_glance.png"
+    figure = output_dir(profile, "figures", create=False) / report.GLANCE_FIGURE
     if not figure.exists():
         report.glance_figure(profile, figure)
     (staging / "figures").mkdir()

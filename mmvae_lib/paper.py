@@ -152,6 +152,25 @@ def strip_progress(path: Path) -> int:
     return removed
 
 
+def kernel_manager_class():
+    """The kernel manager :func:`run` gives papermill: jupyter_client's, except that shutting a kernel down does
+    not interrupt it first. jupyter_client sends SIGINT to the kernel's whole process group before every
+    shutdown request, idle kernel or not. A kernel still finishing its last message, or a process the notebook
+    started (a worker pool), then reports a ``KeyboardInterrupt`` (ipykernel logs "KeyboardInterrupt caught
+    in kernel" at ERROR) after a notebook that succeeded. Papermill shuts a kernel down only when its notebook
+    is done, so nothing is left to interrupt: the shutdown request, then SIGTERM and SIGKILL if the kernel
+    does not exit, are kept."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class NoInterruptOnShutdown(AsyncKernelManager):
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
+    return NoInterruptOnShutdown
+
+
 def run(profile_name: str, only: list[str] | None = None, *, progress: bool = True, in_place: bool = False) -> dict:
     """Execute the numbered notebooks (those starting with ``only``'s prefixes, if given) for the profile.
     ``in_place`` writes each executed notebook over its source (``make notebooks``: the outputs nbval
@@ -198,7 +217,7 @@ def run(profile_name: str, only: list[str] | None = None, *, progress: bool = Tr
         target, parameters = (book, None) if in_place else (out_dir / book.name, {"profile": profile.name})
         papermill.execute_notebook(str(book), str(target), parameters=parameters,
                                    kernel_name="python3", cwd=str(NOTEBOOKS_DIR), progress_bar=progress,
-                                   extra_arguments=KERNEL_ARGUMENTS)
+                                   extra_arguments=KERNEL_ARGUMENTS, kernel_manager_class=kernel_manager_class())
         strip_progress(target)                   # the bars were for the person watching the run
         manifest = load_manifest(profile.name)   # the notebook may have recorded facts
         manifest["wall_time_s"][book.name] = round(time.perf_counter() - start, 1)

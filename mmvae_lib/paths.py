@@ -2,11 +2,13 @@
 
 Nothing here depends on the current directory: the data root and the outputs root default to folders of
 the repository, and each can be moved with an environment variable (``MMVAE_DATA``, ``MMVAE_OUTPUTS``).
-A run of profile ``p`` writes under ``outputs/<p>/{tables,figures,notebooks,checkpoints,cache}``.
+A run of profile ``p`` writes under ``outputs/<p>/{tables,figures,notebooks,checkpoints,cache}``; a table or
+figure a notebook writes is named after it, ``NN_<what>`` (:func:`artefact_name`).
 """
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -70,6 +72,15 @@ def data_dir(path: str | os.PathLike | None = None) -> Path:
         return Path(path)
     env = os.environ.get("MMVAE_DATA")
     return Path(env) if env else REPO_ROOT / "data"
+
+
+def artefact_name(name: str) -> str:
+    """``name`` if it follows the outputs' naming scheme: the number of the notebook that writes it, then what
+    it is, as in ``06_table2_coherence`` (no folder, no extension); else a ``ValueError`` saying so."""
+    if not re.fullmatch(r"\d\d_[A-Za-z0-9_]+", name):
+        raise ValueError(f"a table or figure is named NN_<what> after the notebook that writes it (letters, digits, "
+                         f"underscores; no folder or extension), as in '06_table2_coherence'; got {name!r}")
+    return name
 
 
 def outputs_root() -> Path:

@@ -29,22 +29,23 @@ from mmvae_lib.paths import REPO_ROOT, output_dir
 
 README = REPO_ROOT / "README.md"
 BOOK_DIR = REPO_ROOT / "book"
+GLANCE_FIGURE = "results_at_a_glance.png"   # in outputs/<profile>/figures: the one figure not named after a notebook
 NOTEBOOK_LINK = "outputs/{profile}/notebooks/{name}"   # from the README: the run's executed copy
 
 # the results pages: one per experiment, its notebooks and the paper-vs-ours tables its numbers are in
 EXPERIMENTS = {
     "mnist_svhn": ("MNIST-SVHN (MMVAE paper)", ("03", "04", "05", "06"),
-                   ("table1_latent_accuracy", "table2_coherence", "table3_likelihoods")),
-    "cub": ("CUB images and captions (MMVAE paper)", ("07", "08"), ("table4_cub_correlation",)),
-    "polymnist": ("PolyMNIST (MMVAE, MVAE, MoPoE)", ("09", "10"), ("polymnist_coherence_vs_subsets",)),
+                   ("05_table1_latent_accuracy", "06_table2_coherence", "06_table3_likelihoods")),
+    "cub": ("CUB images and captions (MMVAE paper)", ("07", "08"), ("08_table4_cub_correlation",)),
+    "polymnist": ("PolyMNIST (MMVAE, MVAE, MoPoE)", ("09", "10"), ("10_polymnist_coherence_vs_subsets",)),
     "jnf_toy": ("JNF: the toy inference gap", ("11",), ("11_inference_gap_toy",)),
     "jnf_mnist_svhn": ("JNF on MNIST-SVHN", ("12",), ("12_coherence",)),
     "jnf_polymnist": ("JNF on PolyMNIST", ("13",), ("13_polymnist_jnf_coherence_vs_subsets",)),
 }
 # the figure at a glance: per experiment, the table and rows whose paper-vs-ours values it draws
 GLANCE = {
-    "MNIST-SVHN coherence (Table 2)": ("table2_coherence", None),
-    "PolyMNIST coherence": ("polymnist_coherence_vs_subsets", None),
+    "MNIST-SVHN coherence (Table 2)": ("06_table2_coherence", None),
+    "PolyMNIST coherence": ("10_polymnist_coherence_vs_subsets", None),
     "JNF, MNIST-SVHN coherence": ("12_coherence", None),
     "JNF, PolyMNIST coherence": ("13_polymnist_jnf_coherence_vs_subsets", None),
 }
@@ -319,8 +320,7 @@ def write(profile: str, *, check: bool = False, root: Path | None = None) -> lis
             if not check:
                 path.write_text(new)
     if not check:
-        glance_figure(profile, (Path(root) / profile if root else output_dir(profile)) / "figures" /
-                      "results_at_a_glance.png", root)
+        glance_figure(profile, (Path(root) / profile if root else output_dir(profile)) / "figures" / GLANCE_FIGURE, root)
     return differ
 
 

@@ -148,3 +148,36 @@ def test_a_notebooks_summary_is_generated_from_its_claims(tmp_path, monkeypatch)
     assert "- **does not hold**: synergy" in text and "elsewhere" not in text
     assert "the `smoke` profile, commit" in text and "--only 06" in text
     assert "verdicts" not in paper.summary("smoke", "01")            # no claims: provenance only
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("ours", [True, False])
+def test_a_finished_notebooks_kernel_is_shut_down_without_an_interrupt(tmp_path, ours):
+    """jupyter_client sends SIGINT to a kernel's process group before shutting it down; a process the notebook
+    started then gets a KeyboardInterrupt after a notebook that succeeded (what logged "KeyboardInterrupt caught
+    in kernel" after notebook 05). paper.run's kernels are shut down without it; the stock manager (the control
+    case) does send it, so the probe below would see it."""
+    import papermill
+    import time
+
+    probe = tmp_path / "sigint"
+    child = ("import signal, sys, time\n"
+             "signal.signal(signal.SIGINT, lambda *_: (open(sys.argv[1], 'w').write('SIGINT'), sys.exit(0)))\n"
+             "open(sys.argv[1] + '.ready', 'w').close()\n"
+             "time.sleep(20)\n")
+    body = (f"import subprocess, sys, time, os\n"
+            f"child = subprocess.Popen([sys.executable, '-c', {child!r}, {str(probe)!r}])\n"
+            f"while not os.path.exists({str(probe)!r} + '.ready'): time.sleep(0.05)\n"
+            f"print(child.pid)")
+    _notebook(tmp_path / "01_child.ipynb", body)
+    kwargs = {"kernel_manager_class": paper.kernel_manager_class()} if ours else {}
+    nb = papermill.execute_notebook(str(tmp_path / "01_child.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                                    progress_bar=False, extra_arguments=paper.KERNEL_ARGUMENTS, **kwargs)
+    pid = int(nb.cells[-1].outputs[0]["text"])
+    time.sleep(1.0)                       # a SIGINT sent at shutdown has reached the child by now
+    interrupted = probe.exists()
+    try:
+        os.kill(pid, 9)
+    except ProcessLookupError:
+        pass
+    assert interrupted is not ours

@@ -104,3 +104,16 @@ def test_the_run_summary_counts_verdicts_names_changes_times_and_disk(tmp_path):
     assert "changed: 06 the mixture is coherent: now holds" in summary
     assert "Wall time: 06 2.0 min; 2.0 min in all" in summary
     assert "Checkpoints: 0.00 GB" in summary and str(folder / "checkpoints") in summary
+
+
+def test_every_committed_table_and_figure_is_named_after_its_notebook():
+    """One naming scheme for the outputs: NN_<what>, NN the notebook that wrote it (the glance figure is the
+    report's own); a file of a notebook that no longer writes it would show here as a stray name."""
+    from mmvae_lib.paths import artefact_name, output_dir
+
+    books = {p.name[:2] for p in paper.notebooks()}
+    for kind in ("tables", "figures"):
+        for path in sorted(output_dir("cpu", kind, create=False).iterdir()):
+            if path.name == report.GLANCE_FIGURE:
+                continue
+            assert artefact_name(path.stem) and path.name[:2] in books, path

@@ -20,10 +20,10 @@ def test_figures_save_png_with_their_data(tmp_path, monkeypatch):
     monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
     kl = figures.plot_kl(torch.rand(2, 5), torch.rand(5), ["MNIST", "SVHN"])
     table = pd.DataFrame({"dimension": range(5), "kl": np.arange(5.0)})
-    png = figures.save_figure(kl, "unit", "kl", table)
+    png = figures.save_figure(kl, "unit", "05_kl", table)
     assert png.exists() and png.with_suffix(".csv").exists()
     panels = {"a": torch.rand(4, 1, 28, 28), "b": torch.rand(4, 3, 32, 32)}
-    png = figures.save_figure(figures.plot_panels(panels, 2), "unit", "panels", panels)
+    png = figures.save_figure(figures.plot_panels(panels, 2), "unit", "04_panels", panels)
     assert np.load(png.with_suffix(".npz"))["b"].shape == (4, 3, 32, 32)
     sweeps = [torch.rand(3, 5, 1, 28, 28), torch.rand(3, 5, 3, 32, 32)]
     assert figures.plot_traversals(sweeps, ["MNIST", "SVHN"]).axes

@@ -25,8 +25,10 @@ def test_saved_csv_round_trips(tmp_path, monkeypatch):
     """save_table writes outputs/<profile>/tables/<name>.csv with the table's columns."""
     monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
     table = reporting.paper_vs_ours({("MMVAE", "Joint"): [40.0, 44.0]}, paper_numbers.TABLE2_COHERENCE, "real")
-    path = reporting.save_table(table, "unit", "table2_coherence")
-    assert path == tmp_path / "unit" / "tables" / "table2_coherence.csv"
+    path = reporting.save_table(table, "unit", "06_table2_coherence")
+    assert path == tmp_path / "unit" / "tables" / "06_table2_coherence.csv"
+    with pytest.raises(ValueError, match="NN_<what>"):
+        reporting.save_table(table, "unit", "table2_coherence")
     back = pd.read_csv(path)
     assert back.loc[0, "value"] == 42.0 and back.loc[0, "paper"] == 42.1
     assert "42.00 ± 2.83" in reporting.show(table)

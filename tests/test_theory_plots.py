@@ -22,11 +22,12 @@ def outputs(tmp_path, monkeypatch):
 def test_save_figure_writes_a_png_under_the_profile(outputs):
     """The PNG lands in outputs/<profile>/figures/<name>.png and starts with the PNG signature."""
     fig, _ = plt.subplots()
-    path = save_figure(fig, "smoke", "theory_test")
-    assert path == outputs / "smoke" / "figures" / "theory_test.png"
+    path = save_figure(fig, "smoke", "02_theory_test")
+    assert path == outputs / "smoke" / "figures" / "02_theory_test.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with pytest.raises(ValueError, match="bare file name"):
-        save_figure(fig, "smoke", "sub/name.png")
+    for name in ("sub/02_name", "02_name.png", "theory_test", "2_theory"):   # a folder, an extension, no notebook
+        with pytest.raises(ValueError, match="NN_<what>"):
+            save_figure(fig, "smoke", name)
     plt.close("all")
 
 

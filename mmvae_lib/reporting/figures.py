@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from mmvae_lib.paths import output_dir
+from mmvae_lib.paths import artefact_name, output_dir
 
 
 def _figure(rows: int, cols: int, figsize, **kw):
@@ -164,9 +164,9 @@ def plot_curves(histories: pd.DataFrame, columns: Sequence[str], *, chance: Mapp
 def save_figure(fig, profile: str, name: str, data: pd.DataFrame | Mapping[str, torch.Tensor] | None = None,
                 dpi: int = 110) -> Path:
     """Write ``outputs/<profile>/figures/<name>.png`` and the data behind it (``<name>.csv`` for a table,
-    ``<name>.npz`` for tensors). Returns the PNG's path. Every figure of the project is saved here."""
-    if not name or "/" in name or name.endswith(".png"):
-        raise ValueError(f"name must be a bare file name without '/' or '.png', got {name!r}")
+    ``<name>.npz`` for tensors). Returns the PNG's path. Every figure of the project is saved here; ``name`` is
+    ``NN_<what>`` (:func:`mmvae_lib.paths.artefact_name`)."""
+    artefact_name(name)
     folder = output_dir(profile, "figures")
     path = folder / f"{name}.png"
     fig.savefig(path, dpi=dpi, bbox_inches="tight")

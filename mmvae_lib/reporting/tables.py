@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mmvae_lib.paths import output_dir
+from mmvae_lib.paths import artefact_name, output_dir
 
 COLUMNS = ["row", "column", "paper", "value", "std", "n_seeds", "data"]
 
@@ -34,8 +34,9 @@ def paper_vs_ours(results: Mapping[tuple[str, str], Sequence[float]], paper: Map
 
 
 def save_table(table: pd.DataFrame, profile: str, name: str) -> Path:
-    """Write ``outputs/<profile>/tables/<name>.csv`` (values rounded to 4 decimals) and return its path."""
-    path = output_dir(profile, "tables") / f"{name}.csv"
+    """Write ``outputs/<profile>/tables/<name>.csv`` (values rounded to 4 decimals) and return its path; ``name``
+    is ``NN_<what>`` (:func:`mmvae_lib.paths.artefact_name`)."""
+    path = output_dir(profile, "tables") / f"{artefact_name(name)}.csv"
     table.round(4).to_csv(path, index=False)
     return path
 

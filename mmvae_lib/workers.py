@@ -27,12 +27,23 @@ from tqdm import tqdm
 
 @dataclass(frozen=True)
 class Job:
-    """``fn(**kwargs, on_epoch_end=...)``, expected to last ``epochs`` epochs (for the progress bar)."""
+    """``fn(**kwargs, on_epoch_end=...)``, expected to last ``epochs`` epochs (for the progress bar).
+
+    As a run of the training grid (:mod:`mmvae_lib.jobs`) it also has a ``key`` (``"cub/mmvae/s0"``), the keys
+    of the runs it needs finished first (``after``), an estimate of its optimiser steps (``steps``) and the
+    name its checkpoint starts with under the profile's checkpoints (``checkpoint``; its fingerprint follows)."""
 
     name: str
     fn: Callable
     kwargs: dict = field(default_factory=dict)
     epochs: int = 1
+    key: str = ""
+    after: tuple[str, ...] = ()
+    steps: int = 0
+    checkpoint: str = ""
+
+    def __call__(self, on_epoch_end=None):
+        return self.fn(**self.kwargs, on_epoch_end=on_epoch_end)
 
 
 def _busy_cores(interval: float = 0.5) -> float:
@@ -126,6 +137,45 @@ def run_jobs(jobs: Sequence[Job], *, workers: int | None = None, progress: bool 
         return results
     finally:
         bar.close()
+
+
+def waves(jobs: Sequence[Job]) -> list[list[Job]]:
+    """``jobs`` in waves: each job after every job its ``after`` names, in the earliest wave it can go to
+    (the order within a wave kept). A name that is not among ``jobs`` is an error (run those jobs too), as is
+    a cycle."""
+    by_key = {job.key: job for job in jobs if job.key}
+    for job in jobs:
+        unknown = [k for k in job.after if k not in by_key]
+        if unknown:
+            raise ValueError(f"job {job.name!r} runs after {unknown}, which are not among the jobs given: run them too")
+    level: dict[str, int] = {}
+
+    def depth(job: Job, seen: tuple[str, ...] = ()) -> int:
+        if job.key in seen:
+            raise ValueError(f"the jobs' 'after' form a cycle: {' → '.join(seen + (job.key,))}")
+        if job.key not in level:
+            level[job.key] = 1 + max((depth(by_key[k], seen + (job.key,)) for k in job.after), default=-1)
+        return level[job.key]
+
+    out: list[list[Job]] = []
+    for job in jobs:
+        d = depth(job) if job.key else 0
+        out.extend([] for _ in range(d + 1 - len(out)))
+        out[d].append(job)
+    return [wave for wave in out if wave]
+
+
+def run_grid(jobs: Sequence[Job], *, workers: int | None = None, progress: bool = True,
+             description: str = "training") -> list:
+    """:func:`run_jobs` wave after wave (:func:`waves`), so that every job starts after the jobs it needs;
+    the results in the order of ``jobs``."""
+    jobs = list(jobs)
+    results = {}
+    for wave in waves(jobs):
+        for job, result in zip(wave, run_jobs(wave, workers=workers, progress=progress, description=description),
+                               strict=True):
+            results[id(job)] = result
+    return [results[id(job)] for job in jobs]
 
 
 def _drain(events, bar, jobs, done_epochs) -> None:

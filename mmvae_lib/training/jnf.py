@@ -26,12 +26,14 @@ import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 from mmvae_lib.models.jnf import JNF, copy_joint_model
 from mmvae_lib.paths import output_dir
 from mmvae_lib.profiles import JNFSettings, Profile, get_profile
-from mmvae_lib.training.trainer import FixedOptions, Stage, checkpoint_path, continue_from_shorter, train
-from mmvae_lib.workers import Job, run_jobs
+from mmvae_lib.training.trainer import (FixedOptions, Stage, checkpoint_path, continue_from_shorter, recipe_steps,
+                                       train)
+from mmvae_lib.workers import Job, run_grid
 
 # name → (with flows, the projector stage's objective or None)
 VARIANTS: dict[str, tuple[bool, str | None]] = {
@@ -141,21 +143,37 @@ def variant_job(experiment: str, profile: Profile | str, variant: str, seed: int
     return trained_variant(experiment, profile, variant, seed, on_epoch_end=on_epoch_end)[1]
 
 
+def runs(experiment: str, profile: Profile | str, variants) -> list[Job]:
+    """The training runs of ``experiment`` (its module, as for :func:`trained_variants`) for :mod:`mmvae_lib.jobs`,
+    keyed ``<its CHECKPOINTS>/...`` (``jnf_polymnist/jnf/s0``): the joint models (one per (β, seed)), then every variant in ``variants`` for every seed,
+    each after its joint model. The module's ``training_size(profile)`` gives the steps' estimate."""
+    module = importlib.import_module(experiment)
+    s = module.settings(profile)
+    name = get_profile(profile).name
+    n, key = module.training_size(profile), module.CHECKPOINTS
+    joints = sorted({(beta_of(v, s), seed) for v in variants for seed in s.seeds}, key=lambda j: (j[1], j[0]))
+    jobs = [Job(f"joint beta {beta:g} seed {seed}", joint_job,
+                dict(experiment=experiment, profile=name, beta=beta, seed=seed), s.joint_epochs,
+                key=f"{key}/joint_b{beta:g}/s{seed}", steps=recipe_steps(joint_stages(s, beta), n),
+                checkpoint=f"{module.CHECKPOINTS}/joint_b{beta:g}_s{seed}") for beta, seed in joints]
+    before = {"gaussian": 0, "jnf": 0, "jnf_dcca": s.dcca_epochs, "jnf_contrastive": s.contrastive_epochs}
+    no_model = SimpleNamespace(unimodal_parts=())      # the stages' lengths do not depend on the model
+    jobs += [Job(f"{v} seed {seed}", variant_job, dict(experiment=experiment, profile=name, variant=v, seed=seed),
+                 before[v] + s.unimodal_epochs, key=f"{key}/{v}/s{seed}", after=(f"{key}/joint_b{beta_of(v, s):g}/s{seed}",),
+                 steps=recipe_steps(variant_stages(v, no_model, s), n), checkpoint=f"{module.CHECKPOINTS}/{v}_s{seed}")
+             for seed in s.seeds for v in variants]
+    return jobs
+
+
 def trained_variants(experiment: str, profile: Profile | str, variants, *, workers: int | None = None,
                      progress: bool = True) -> dict:
     """Every variant in ``variants`` for every seed of the experiment's settings: the joint models first (one
-    per (β, seed)), then the variants, each in parallel one-thread workers. ``{(variant, seed): (model,
-    history)}``, loaded from the checkpoints."""
+    per (β, seed)), then the variants, each in parallel one-thread workers (:func:`runs`). ``{(variant, seed):
+    (model, history)}``, loaded from the checkpoints."""
     module = importlib.import_module(experiment)
     s = module.settings(profile)
     name = get_profile(profile).name
     module.training_data(profile)                  # built and cached before the workers read it
-    joints = sorted({(beta_of(v, s), seed) for v in variants for seed in s.seeds}, key=lambda j: (j[1], j[0]))
-    run_jobs([Job(f"joint beta {beta:g} seed {seed}", joint_job,
-                  dict(experiment=experiment, profile=name, beta=beta, seed=seed), s.joint_epochs)
-              for beta, seed in joints], workers=workers, progress=progress, description=f"JNF joint models ({name})")
-    before = {"gaussian": 0, "jnf": 0, "jnf_dcca": s.dcca_epochs, "jnf_contrastive": s.contrastive_epochs}
-    run_jobs([Job(f"{v} seed {seed}", variant_job, dict(experiment=experiment, profile=name, variant=v, seed=seed),
-                  before[v] + s.unimodal_epochs) for seed in s.seeds for v in variants],
-             workers=workers, progress=progress, description=f"JNF variants ({name})")
+    run_grid(runs(experiment, profile, variants), workers=workers, progress=progress,
+             description=f"JNF ({name})")
     return {(v, seed): trained_variant(experiment, profile, v, seed) for seed in s.seeds for v in variants}

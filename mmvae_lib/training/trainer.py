@@ -127,6 +127,11 @@ class Stage:
                 "batch_size": self.batch_size, "lr": self.lr, "update": self.update, "options": repr(self.options)}
 
 
+def recipe_steps(stages: Sequence[Stage], n: int) -> int:
+    """The optimiser steps ``stages`` take on ``n`` training points (every epoch a pass in batches)."""
+    return sum(stage.epochs * math.ceil(n / stage.batch_size) for stage in stages)
+
+
 RECORD_KEYS = ("stage", "epoch", "bound", "steps", "seconds")
 CHECKPOINT_SECONDS = 300.0      # within an epoch, a checkpoint at most this often (README, "Checkpoints")
 RETRAIN_VARIABLE = "MMVAE_RETRAIN"

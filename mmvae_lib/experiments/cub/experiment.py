@@ -23,7 +23,8 @@ from mmvae_lib.paths import output_dir
 from mmvae_lib.profiles import CUBSettings, Profile, get_profile
 from mmvae_lib.training import KLAnnealing, Stage, train
 from mmvae_lib.training.command_line import train_one_model
-from mmvae_lib.workers import Job, run_jobs
+from mmvae_lib.training.trainer import recipe_steps
+from mmvae_lib.workers import Job, run_grid, run_jobs
 
 MODEL_NAMES = ("mmvae", "mvae")
 STANDIN_SEED = 0
@@ -110,6 +111,35 @@ def train_one(profile: Profile | str, name: str, seed: int, *, device: str | Non
     return _fit(profile, name, seed, device=device, on_epoch_end=on_epoch_end)[1]
 
 
+PUBLISHED_TRAIN_IMAGES, CAPTIONS_PER_IMAGE = 8_855, 10     # real CUB's training split (paper-facts.md)
+
+
+def training_size(profile: Profile | str) -> int:
+    """How many (image, caption) pairs the profile's models see: counted where the data can be loaded, else
+    (real CUB not downloaded) ten captions for each of ``train_images`` of the published 8,855 images."""
+    try:
+        return len(training_pairs(profile, paper_data(profile)))
+    except FileNotFoundError:
+        return min(settings(profile).train_images, PUBLISHED_TRAIN_IMAGES) * CAPTIONS_PER_IMAGE
+
+
+def runs(profile: Profile | str, *, models=MODEL_NAMES, seeds=None, device: str | None = None,
+         judges: bool = True) -> list[Job]:
+    """The experiment's training runs (:mod:`mmvae_lib.jobs`): ``models`` × the profile's seeds, and the
+    Table 4 judges (one per judge seed) if ``judges``."""
+    s = settings(profile)
+    name_of_profile = get_profile(profile).name
+    n = training_size(profile)
+    jobs = [Job(f"CUB {name} seed {seed}", train_one, dict(profile=name_of_profile, name=name, seed=seed, device=device),
+                epochs=s.epochs, key=f"cub/{name}/s{seed}",
+                steps=recipe_steps(recipe(name, profile, math.ceil(n / s.batch_size)), n), checkpoint=f"cub_{name}_s{seed}")
+            for seed in (s.seeds if seeds is None else seeds) for name in models]
+    if judges:
+        jobs += [Job(f"CUB judge seed {seed}", fit_one_judge, dict(profile=name_of_profile, seed=seed),
+                     epochs=1, key=f"cub/judge/s{seed}") for seed in s.judge_seeds]
+    return jobs
+
+
 def trained_models(profile: Profile | str, *, models=MODEL_NAMES, seeds=None, device: str | None = None,
                    progress: bool = True, workers: int | None = None, data: CUBData | None = None) -> dict:
     """Train (or load) every model in ``models`` for every seed of the profile, in parallel one-thread
@@ -118,9 +148,8 @@ def trained_models(profile: Profile | str, *, models=MODEL_NAMES, seeds=None, de
     name_of_profile = get_profile(profile).name
     keys = [(name, seed) for seed in (s.seeds if seeds is None else seeds) for name in models]
     data = data if data is not None else paper_data(profile)
-    jobs = [Job(f"CUB {name} seed {seed}", train_one, dict(profile=name_of_profile, name=name, seed=seed, device=device),
-                epochs=s.epochs) for name, seed in keys]
-    run_jobs(jobs, workers=workers, progress=progress, description=f"training CUB ({name_of_profile})")
+    run_grid(runs(profile, models=models, seeds=seeds, device=device, judges=False), workers=workers,
+             progress=progress, description=f"training CUB ({name_of_profile})")
     return {(name, seed): _fit(profile, name, seed, device=device, data=data) for name, seed in keys}
 
 

@@ -24,7 +24,8 @@ from mmvae_lib.metrics import coherence, latents
 from mmvae_lib.paths import output_dir
 from mmvae_lib.profiles import MNISTSVHNSettings, Profile, get_profile
 from mmvae_lib.training import KLAnnealing, Stage, train
-from mmvae_lib.workers import Job, run_jobs
+from mmvae_lib.training.trainer import recipe_steps
+from mmvae_lib.workers import Job, run_grid
 
 # name → (kind for networks.mnist_svhn_model, the single modality or None, the modalities of a pair it sees)
 MODEL_SETUPS = {
@@ -120,6 +121,44 @@ def train_one(profile: Profile | str, name: str, seed: int, *, probe: bool = Fal
     return _fit(profile, name, seed, evaluate=evaluate, device=device, on_epoch_end=on_epoch_end)[1]
 
 
+PUBLISHED_PAIRS_PER_DM = 56_068     # real MNIST-SVHN training pairs per dm (paper-facts.md): 1,121,360 at dm 20
+
+
+def training_size(profile: Profile | str) -> int:
+    """How many training pairs the profile's models see: counted from the data where it can be loaded, else
+    (real data not downloaded) the published count for the profile's dm."""
+    try:
+        return len(paper_data(profile, "train"))
+    except FileNotFoundError:
+        return PUBLISHED_PAIRS_PER_DM * settings(profile).dm
+
+
+def train_judges(profile: Profile | str, *, on_epoch_end=None) -> None:
+    """Train (or find cached) the digit classifiers of coherence: a run of the grid, before the probed models."""
+    digit_classifiers(profile, paper_data(profile, "train"))
+
+
+def runs(profile: Profile | str, *, models=MODEL_NAMES, seeds=None, probe: bool = True,
+         device: str | None = None) -> list[Job]:
+    """The experiment's training runs (:mod:`mmvae_lib.jobs`): the judges, then ``models`` × the profile's
+    seeds, the two-modality ones probed after every epoch if ``probe`` (so after the judges)."""
+    s = settings(profile)
+    name_of_profile = get_profile(profile).name
+    n = training_size(profile)
+    judges = Job("MNIST-SVHN digit classifiers", train_judges, dict(profile=name_of_profile),
+                 epochs=s.classifier_epochs, key="mnist_svhn/judges", steps=2 * s.classifier_epochs * math.ceil(n / 128))
+    jobs = [judges] if probe else []
+    for seed in (s.seeds if seeds is None else seeds):
+        for name in models:
+            probed = probe and name in MULTIMODAL
+            jobs.append(Job(f"{name} seed {seed}", train_one, dict(profile=name_of_profile, name=name, seed=seed,
+                                                                    probe=probed, device=device),
+                            epochs=s.epochs, key=f"mnist_svhn/{name}/s{seed}", after=(judges.key,) if probed else (),
+                            steps=recipe_steps(recipe(name, profile, math.ceil(n / s.batch_size)), n),
+                            checkpoint=f"{name}_s{seed}"))
+    return jobs
+
+
 def trained_models(profile: Profile | str, *, models=MODEL_NAMES, seeds=None, device: str | None = None,
                    progress: bool = True, probe: bool = True, workers: int | None = None) -> dict:
     """Train (or load) every model in ``models`` for every seed of the profile, on its training data.
@@ -132,14 +171,9 @@ def trained_models(profile: Profile | str, *, models=MODEL_NAMES, seeds=None, de
     weights). Returns ``{(name, seed): (model, history)}``, every model loaded from its checkpoint.
     """
     s = settings(profile)
-    name_of_profile = get_profile(profile).name
     keys = [(name, seed) for seed in (s.seeds if seeds is None else seeds) for name in models]
-    if probe:
-        digit_classifiers(profile, paper_data(profile, "train"))    # the judges, once, before the workers need them
-    jobs = [Job(f"{name} seed {seed}", train_one, dict(profile=name_of_profile, name=name, seed=seed,
-                                                        probe=probe and name in MULTIMODAL, device=device),
-                epochs=s.epochs) for name, seed in keys]
-    run_jobs(jobs, workers=workers, progress=progress, description=f"training ({name_of_profile})")
+    run_grid(runs(profile, models=models, seeds=seeds, probe=probe, device=device), workers=workers,
+             progress=progress, description=f"training ({get_profile(profile).name})")
     train_data = paper_data(profile, "train")
     return {(name, seed): _fit(profile, name, seed, device=device, train_data=train_data) for name, seed in keys}
 

@@ -69,6 +69,16 @@ def training_data(profile: Profile | str):
     return experiment.paper_data(profile, "train")
 
 
+def training_size(profile: Profile | str) -> int:
+    """How many training pairs (:func:`mmvae_lib.experiments.mnist_svhn.experiment.training_size`)."""
+    return experiment.training_size(profile)
+
+
+def runs(profile: Profile | str, variants=VARIANTS) -> list:
+    """The training runs of the profile (:func:`mmvae_lib.training.jnf.runs`): joint models, then variants."""
+    return recipes.runs(__name__, profile, variants)
+
+
 def trained_variants(profile: Profile | str, variants=VARIANTS, *, workers: int | None = None,
                      progress: bool = True) -> dict:
     """Every variant for every seed of the profile (:func:`mmvae_lib.training.jnf.trained_variants`):

@@ -10,6 +10,7 @@ Command line, for long GPU runs: ``python -m mmvae_lib.experiments.polymnist.exp
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -22,7 +23,8 @@ from mmvae_lib.paths import output_dir
 from mmvae_lib.profiles import PolyMNISTSettings, Profile, get_profile
 from mmvae_lib.training import Stage, train
 from mmvae_lib.training.command_line import train_one_model
-from mmvae_lib.workers import Job, run_jobs
+from mmvae_lib.training.trainer import recipe_steps
+from mmvae_lib.workers import Job, run_grid
 
 MODEL_NAMES = ("mmvae", "mvae", "mopoe")
 # the baselines here, and the seed's models (mmvae_lib.experiments.polymnist.jnf)
@@ -110,6 +112,39 @@ def train_one(profile: Profile | str, name: str, seed: int, *, device: str | Non
     return _fit(profile, name, seed, device=device, on_epoch_end=on_epoch_end)[1]
 
 
+def training_size(profile: Profile | str) -> int:
+    """How many training tuples the profile's models see: counted where the data can be loaded, else (the
+    archive not downloaded) the profile's ``train_tuples`` (the published 60,000 for ``full``)."""
+    try:
+        return len(paper_data(profile, "train"))
+    except FileNotFoundError:
+        return settings(profile).train_tuples
+
+
+def train_judges(profile: Profile | str, *, on_epoch_end=None) -> None:
+    """Train (or find cached) the five digit classifiers: a run of the grid (no model needs them to train)."""
+    digit_classifiers(profile, paper_data(profile, "train"))
+
+
+def runs(profile: Profile | str, *, models=MODEL_NAMES, seeds=None, device: str | None = None,
+         judges: bool = True) -> list[Job]:
+    """The experiment's training runs (:mod:`mmvae_lib.jobs`): ``models`` × the profile's seeds (the MMVAE's,
+    the longest, first), and the judges if ``judges``."""
+    s = settings(profile)
+    name_of_profile = get_profile(profile).name
+    n = training_size(profile)
+    epochs = {"mmvae": s.mmvae_epochs, "mvae": s.mvae_epochs, "mopoe": s.mopoe_epochs}
+    jobs = [Job(f"{name} seed {seed}", train_one, dict(profile=name_of_profile, name=name, seed=seed, device=device),
+                epochs=epochs[name], key=f"polymnist/{name}/s{seed}", steps=recipe_steps(recipe(name, profile), n),
+                checkpoint=f"polymnist_{name}_s{seed}")
+            for name in models for seed in (s.seeds if seeds is None else seeds)]
+    if judges:
+        jobs.append(Job("PolyMNIST digit classifiers", train_judges, dict(profile=name_of_profile),
+                        epochs=s.classifier_epochs, key="polymnist/judges",
+                        steps=5 * s.classifier_epochs * math.ceil(n / 256)))
+    return jobs
+
+
 def trained_models(profile: Profile | str, *, models=MODEL_NAMES, seeds=None, device: str | None = None,
                    progress: bool = True, workers: int | None = None) -> dict:
     """Train (or load) every model in ``models`` for every seed of the profile, in parallel one-thread worker
@@ -119,10 +154,8 @@ def trained_models(profile: Profile | str, *, models=MODEL_NAMES, seeds=None, de
     name_of_profile = get_profile(profile).name
     train_data = paper_data(profile, "train")           # built and cached before the workers need it
     keys = [(name, seed) for name in models for seed in (s.seeds if seeds is None else seeds)]   # MMVAE first
-    epochs = {"mmvae": s.mmvae_epochs, "mvae": s.mvae_epochs, "mopoe": s.mopoe_epochs}
-    jobs = [Job(f"{name} seed {seed}", train_one, dict(profile=name_of_profile, name=name, seed=seed, device=device),
-                epochs=epochs[name]) for name, seed in keys]
-    run_jobs(jobs, workers=workers, progress=progress, description=f"training ({name_of_profile})")
+    run_grid(runs(profile, models=models, seeds=seeds, device=device, judges=False), workers=workers,
+             progress=progress, description=f"training ({name_of_profile})")
     return {(name, seed): _fit(profile, name, seed, device=device, train_data=train_data) for name, seed in keys}
 
 

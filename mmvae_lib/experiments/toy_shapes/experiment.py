@@ -52,6 +52,16 @@ def training_data(profile: Profile | str):
     return toy_data(profile, "train")[0]
 
 
+def training_size(profile: Profile | str) -> int:
+    """How many generated training pairs the profile's models see."""
+    return settings(profile).n_train
+
+
+def runs(profile: Profile | str, variants=VARIANTS) -> list:
+    """The training runs of the profile (:func:`mmvae_lib.training.jnf.runs`): joint models, then variants."""
+    return recipes.runs(__name__, profile, variants)
+
+
 def trained_variants(profile: Profile | str, variants=VARIANTS, *, workers: int | None = None,
                      progress: bool = True) -> dict:
     """Every variant for every seed of the profile (:func:`mmvae_lib.training.jnf.trained_variants`): the joint

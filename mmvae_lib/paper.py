@@ -192,11 +192,6 @@ def run(profile_name: str, only: list[str] | None = None, *, progress: bool = Tr
         output_dir(profile.name).joinpath(VALUES_FILE).unlink(missing_ok=True)
     manifest = load_manifest(profile.name)
     manifest.pop("seeds", None)   # older manifests kept only the MNIST-SVHN seeds; settings holds everything
-    running = {book.name[:2] for book in books}   # their claims are recorded afresh: none of a removed check lingers
-    manifest["claims"] = {key: c for key, c in manifest.get("claims", {}).items() if c["notebook"] not in running}
-    records = manifest.get("records", {})          # verdicts of runs before paper.claim: a whole run drops them
-    manifest["records"] = {key: value for key, value in records.items()
-                           if not re.match(r"(\d\d )?claim[:_]", key) or only and key[:2] not in running}
     manifest.update(profile=profile.name, settings=dataclasses.asdict(profile), git_commit=_git_commit(),
                     device=device_description(), python=sys.version.split()[0], torch=torch.__version__)
     manifest.setdefault("wall_time_s", {})
@@ -211,6 +206,7 @@ def run(profile_name: str, only: list[str] | None = None, *, progress: bool = Tr
     for number, book in enumerate(books, 1):
         print(f"[{profile.name}] {number}/{len(books)} {book.name}", flush=True)
         start = time.perf_counter()
+        earlier = dict(load_manifest(profile.name).get("claims", {}))
         # progress: papermill's bar counts the notebook's cells; the kernel's own log (ipykernel's warning
         # that it talks to papermill over local TCP without encryption, on every start) is left out
         # in place, the notebook keeps its own parameters cell (no injected copy of it is stored)
@@ -219,7 +215,7 @@ def run(profile_name: str, only: list[str] | None = None, *, progress: bool = Tr
                                    kernel_name="python3", cwd=str(NOTEBOOKS_DIR), progress_bar=progress,
                                    extra_arguments=KERNEL_ARGUMENTS, kernel_manager_class=kernel_manager_class())
         strip_progress(target)                   # the bars were for the person watching the run
-        manifest = load_manifest(profile.name)   # the notebook may have recorded facts
+        manifest = _forget_unrecorded_claims(load_manifest(profile.name), book.name[:2], earlier)
         manifest["wall_time_s"][book.name] = round(time.perf_counter() - start, 1)
         # a later `--only` run re-executes some notebooks: each one keeps the commit it ran on
         manifest.setdefault("notebook_commits", {})[book.name] = manifest["git_commit"]
@@ -227,8 +223,24 @@ def run(profile_name: str, only: list[str] | None = None, *, progress: bool = Tr
         _manifest_path(profile.name).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         print(f"[{profile.name}] {number}/{len(books)} {book.name} done in {manifest['wall_time_s'][book.name]:.0f} s",
               flush=True)
+    if not only:                                 # verdicts of runs before paper.claim: a whole run drops them
+        manifest = load_manifest(profile.name)
+        manifest["records"] = {key: value for key, value in manifest.get("records", {}).items()
+                               if not re.match(r"(\d\d )?claim[:_]", key)}
+        _manifest_path(profile.name).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     if not in_place:
         print(report.run_summary(profile.name, before, [book.name for book in books]), flush=True)
+    return manifest
+
+
+def _forget_unrecorded_claims(manifest: dict, notebook: str, earlier: dict) -> dict:
+    """After notebook ``notebook`` ran: its claims that this execution did not record again (same key, same
+    session as before it ran) are gone from the checks, so they go from the manifest too, with its legacy
+    ``"NN claim: …"`` records. Done once the notebook has finished, so that an interrupted run loses nothing."""
+    manifest["claims"] = {key: c for key, c in manifest.get("claims", {}).items()
+                          if c["notebook"] != notebook or earlier.get(key, {}).get("session") != c.get("session")}
+    manifest["records"] = {key: value for key, value in manifest.get("records", {}).items()
+                           if not re.match(rf"{notebook} claim[:_]", key)}
     return manifest
 
 

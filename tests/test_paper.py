@@ -93,8 +93,9 @@ def test_retrain_passes_a_fresh_value_to_every_kernel_of_the_run(monkeypatch, ca
 
 
 def test_a_run_records_its_notebooks_claims_afresh(tmp_path, monkeypatch):
-    """Claims of the notebooks a run executes are dropped before it (a check removed from a notebook does not
-    linger); a whole run also drops the bare verdicts of runs made before paper.claim existed."""
+    """Claims a notebook no longer records are dropped once it has run (a check removed from a notebook does not
+    linger), and only then: an interrupted run loses none; a whole run also drops the bare verdicts of runs
+    made before paper.claim existed."""
     import sys
     import types
     from pathlib import Path
@@ -117,6 +118,17 @@ def test_a_run_records_its_notebooks_claims_afresh(tmp_path, monkeypatch):
     paper.run("smoke", progress=False)
     manifest = paper.load_manifest("smoke")
     assert set(manifest["records"]) == {"data"} and manifest["claims"] == {}
+    # a run interrupted in notebook 11 keeps 11's claims (and those of every notebook after it) as they were
+    paper.claim("smoke", "11", "still there", False)
+
+    def interrupted(source, target, **kwargs):
+        if "11_" in str(source):
+            raise KeyboardInterrupt
+        nbformat.write(nbformat.v4.new_notebook(), target)
+    monkeypatch.setitem(sys.modules, "papermill", types.SimpleNamespace(execute_notebook=interrupted))
+    with pytest.raises(KeyboardInterrupt):
+        paper.run("smoke", progress=False)
+    assert set(paper.load_manifest("smoke")["claims"]) == {"11 still there"}
 
 
 def test_progress_bars_are_stripped_from_executed_notebooks(tmp_path):

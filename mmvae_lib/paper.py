@@ -25,7 +25,7 @@ import torch
 from mmvae_lib import arguments
 from mmvae_lib.paths import NOTEBOOKS_DIR, REPO_ROOT, output_dir
 from mmvae_lib.profiles import get_profile
-from mmvae_lib.training.trainer import RETRAIN_VARIABLE
+from mmvae_lib.training.trainer import RETRAIN_VARIABLE, dry_run_label
 
 MANIFEST = "manifest.json"
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
@@ -110,7 +110,7 @@ def summary(profile: str, notebook: str) -> str:
     markdown."""
     manifest = load_manifest(profile)
     mine = [c for c in manifest.get("claims", {}).values() if c["notebook"] == notebook]
-    lines = []
+    lines = [f"**{manifest['dry_run']}**\n"] if manifest.get("dry_run") else []
     if mine:
         held = sum(c["holds"] for c in mine)
         lines.append(f"**This run's verdicts**: {held} of {len(mine)} of the papers' claims checked here hold.\n")
@@ -193,7 +193,8 @@ def run(profile_name: str, only: list[str] | None = None, *, progress: bool = Tr
     manifest = load_manifest(profile.name)
     manifest.pop("seeds", None)   # older manifests kept only the MNIST-SVHN seeds; settings holds everything
     manifest.update(profile=profile.name, settings=dataclasses.asdict(profile), git_commit=_git_commit(),
-                    device=device_description(), python=sys.version.split()[0], torch=torch.__version__)
+                    device=device_description(), python=sys.version.split()[0], torch=torch.__version__,
+                    dry_run=dry_run_label())
     manifest.setdefault("wall_time_s", {})
     _manifest_path(profile.name).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     if not books:

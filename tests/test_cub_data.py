@@ -40,6 +40,10 @@ def captions_of(image_id: int) -> list[str]:
 
 @pytest.fixture
 def cub_root(tmp_path: Path) -> Path:
+    return write_cub(tmp_path)
+
+
+def write_cub(tmp_path: Path) -> Path:
     """CUB_200_2011 and cvpr2016_cub in their layouts: the index files, small JPEG and PNG images, ten
     captions per image (one with blank lines around them), the class split files."""
     base, reed = tmp_path / "CUB" / "CUB_200_2011", tmp_path / "CUB" / "cvpr2016_cub"

@@ -245,3 +245,34 @@ def test_fixed_options_give_the_same_keywords_every_step_and_a_stable_checkpoint
         return checkpoint_path(model(), [Stage("s", "mvae", epochs=1, options=trainer.FixedOptions(beta=beta))],
                                tiny_pairs(), tmp_path / "run", 0)
     assert path(0.5) == path(0.5) != path(2.5)
+
+
+def test_a_dry_run_caps_every_stage_and_is_never_taken_for_a_real_run(tmp_path, monkeypatch):
+    """MMVAE_DRY_RUN=N: at most 2 epochs of N steps per stage; its checkpoint has another fingerprint (a real
+    run after it trains afresh), and its tables say what it was."""
+    import pandas as pd
+
+    from mmvae_lib.reporting.tables import save_table
+
+    stages = [Stage("one", "elbo", epochs=5, batch_size=4), Stage("two", "elbo", epochs=1, batch_size=4)]
+    data = tiny_pairs().select([0])
+
+    def vae():
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            return mnist_svhn_model("vae", 8, "mnist")
+
+    real_path = checkpoint_path(vae(), stages, data, tmp_path / "run", 0)
+    monkeypatch.setenv(trainer.DRY_RUN_VARIABLE, "3")
+    history = train(vae(), stages, data, tmp_path / "run", progress=False)
+    assert [(h["stage"], h["steps"]) for h in history] == [("one", 3), ("one", 3), ("two", 3)]
+    dry_path = checkpoint_path(vae(), stages, data, tmp_path / "run", 0)
+    assert dry_path.exists() and dry_path != real_path
+    monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path / "outputs"))
+    table = pd.read_csv(save_table(pd.DataFrame({"x": [1.0]}), "smoke", "03_table"))
+    assert table["run"][0].startswith("DRY RUN")
+    monkeypatch.setenv(trainer.DRY_RUN_VARIABLE, "two")
+    with pytest.raises(ValueError, match="positive integer"):
+        trainer.dry_run()
+    monkeypatch.delenv(trainer.DRY_RUN_VARIABLE)
+    assert len(train(vae(), stages, data, tmp_path / "run", progress=False)) == 6 and real_path.exists()

@@ -166,7 +166,11 @@ def save_figure(fig, profile: str, name: str, data: pd.DataFrame | Mapping[str, 
     """Write ``outputs/<profile>/figures/<name>.png`` and the data behind it (``<name>.csv`` for a table,
     ``<name>.npz`` for tensors). Returns the PNG's path. Every figure of the project is saved here; ``name`` is
     ``NN_<what>`` (:func:`mmvae_lib.paths.artefact_name`)."""
+    from mmvae_lib.training.trainer import dry_run_label
+
     artefact_name(name)
+    if dry_run_label():                     # a dry run's figure says so across its top
+        fig.suptitle(dry_run_label(), color="red", fontsize=8)
     folder = output_dir(profile, "figures")
     path = folder / f"{name}.png"
     fig.savefig(path, dpi=dpi, bbox_inches="tight")

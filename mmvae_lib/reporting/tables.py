@@ -35,8 +35,12 @@ def paper_vs_ours(results: Mapping[tuple[str, str], Sequence[float]], paper: Map
 
 def save_table(table: pd.DataFrame, profile: str, name: str) -> Path:
     """Write ``outputs/<profile>/tables/<name>.csv`` (values rounded to 4 decimals) and return its path; ``name``
-    is ``NN_<what>`` (:func:`mmvae_lib.paths.artefact_name`)."""
+    is ``NN_<what>`` (:func:`mmvae_lib.paths.artefact_name`). A dry run's table gets a ``run`` column saying so."""
+    from mmvae_lib.training.trainer import dry_run_label
+
     path = output_dir(profile, "tables") / f"{artefact_name(name)}.csv"
+    if dry_run_label():                     # a dry run's numbers say so wherever they go
+        table = table.assign(run=dry_run_label())
     table.round(4).to_csv(path, index=False)
     return path
 

@@ -132,6 +132,30 @@ def recipe_steps(stages: Sequence[Stage], n: int) -> int:
     return sum(stage.epochs * math.ceil(n / stage.batch_size) for stage in stages)
 
 
+DRY_RUN_VARIABLE = "MMVAE_DRY_RUN"
+DRY_RUN_EPOCHS = 2
+
+
+def dry_run() -> int | None:
+    """The steps per epoch of a dry run, or ``None``: ``MMVAE_DRY_RUN=N`` caps every stage of every run at
+    :data:`DRY_RUN_EPOCHS` epochs of at most ``N`` steps, to prove a profile's whole path (``full`` on files in the
+    real formats) in minutes. The cap is in the checkpoint's fingerprint, so a dry run's weights are never
+    loaded by a real run; the manifest and every table and figure say that it was a dry run."""
+    value = os.environ.get(DRY_RUN_VARIABLE, "").strip()
+    if not value or value == "0":
+        return None
+    if not value.isdigit():
+        raise ValueError(f"{DRY_RUN_VARIABLE} is the steps per epoch of a dry run (a positive integer), got {value!r}")
+    return int(value)
+
+
+def dry_run_label() -> str | None:
+    """How tables, figures and the manifest name a dry run, or ``None`` outside one."""
+    steps = dry_run()
+    return None if steps is None else (f"DRY RUN ({DRY_RUN_VARIABLE}={steps}: at most {DRY_RUN_EPOCHS} epochs of "
+                                       f"{steps} steps per stage; not a result)")
+
+
 RECORD_KEYS = ("stage", "epoch", "bound", "steps", "seconds")
 CHECKPOINT_SECONDS = 300.0      # within an epoch, a checkpoint at most this often (README, "Checkpoints")
 RETRAIN_VARIABLE = "MMVAE_RETRAIN"
@@ -145,7 +169,18 @@ def checkpoint_path(model: nn.Module, stages: Sequence[Stage], data, name: str |
     """``<name>_<fingerprint>.pt``, the fingerprint of :func:`mmvae_lib.training.fingerprint.describe_run`
     (the recipe, the seed, the data's contents, the model's configuration, architecture and state before
     training, the precision). Call it on the untrained model."""
-    return _named(name, fingerprint.fingerprint(fingerprint.describe_run(model, list(stages), data, seed)))
+    return _named(name, fingerprint.fingerprint(_described(model, list(stages), data, seed)[1]))
+
+
+def _described(model: nn.Module, stages: list[Stage], data, seed: int) -> tuple[list[Stage], dict]:
+    """The stages a run trains (capped in a dry run, :func:`dry_run`) and its description for the fingerprint."""
+    cap = dry_run()
+    if cap is not None:
+        stages = [replace(stage, epochs=min(stage.epochs, DRY_RUN_EPOCHS)) for stage in stages]
+    description = fingerprint.describe_run(model, stages, data, seed)
+    if cap is not None:
+        description["dry_run"] = {"epochs": DRY_RUN_EPOCHS, "steps_per_epoch": cap}
+    return stages, description
 
 
 def _named(name: str | os.PathLike, digest: str) -> Path:
@@ -245,7 +280,7 @@ def train(model: nn.Module, stages: Stage | Sequence[Stage], data, checkpoint: s
         raise ValueError("stages must hold at least one Stage")
     say = print if verbose else (lambda line: None)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    description = fingerprint.describe_run(model, stages, data, seed)
+    stages, description = _described(model, stages, data, seed)
     path = _named(checkpoint, fingerprint.fingerprint(description))
     path.parent.mkdir(parents=True, exist_ok=True)
     model.to(device)
@@ -355,6 +390,8 @@ def _run_stage(model, stage, data, optimiser, saver, partial, device, progress, 
     done = [h for h in history if h["stage"] == stage.name]
     steps_done = sum(h["steps"] for h in done)
     n_batches = math.ceil(len(data) / stage.batch_size)
+    if dry_run() is not None:
+        n_batches = min(n_batches, dry_run())
     for stage_epoch in range(len(done), stage.epochs):
         model.train()
         total, count, skip, earlier = 0.0, 0, 0, 0.0
@@ -366,7 +403,7 @@ def _run_stage(model, stage, data, optimiser, saver, partial, device, progress, 
         start = time.perf_counter()
         epoch = len(history) + 1
         batches = data.batches(stage.batch_size, shuffle=True, generator=data_gen, device=device)
-        bar = tqdm(itertools.islice(batches, skip, None), total=n_batches, initial=skip,
+        bar = tqdm(itertools.islice(batches, skip, n_batches), total=n_batches, initial=skip,
                    desc=f"{stage.name} epoch {stage_epoch + 1}/{stage.epochs}", disable=not progress, leave=False)
         step = skip - 1
         for step, xs in enumerate(bar, start=skip):

@@ -1,0 +1,47 @@
+"""One data directory holding every dataset in its real on-disk format, as the tiny fixtures the loaders are
+tested on (MNIST's IDX files, SVHN's .mat, CUB_200_2011 with Reed et al.'s captions, the PolyMNIST archive),
+and a ResNet-101 weights file of the right shapes (random: the published file cannot be downloaded here).
+The `full` dry run (tests/test_full_dry_run.py) runs the notebooks on it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from conftest import fixture_arrays, write_idx, write_svhn_mat
+from test_cub_data import write_cub
+from test_polymnist_data import write_archive
+
+
+def write_mnist_svhn(root: Path) -> None:
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images, labels = fixture_arrays("mnist", split)
+        write_idx(root / "MNIST" / "raw" / f"{prefix}-images-idx3-ubyte.gz", images[:, 0])
+        write_idx(root / "MNIST" / "raw" / f"{prefix}-labels-idx1-ubyte.gz", labels.astype(np.uint8))
+        images, labels = fixture_arrays("svhn", split)
+        write_svhn_mat(root / "SVHN" / f"{split}_32x32.mat", images, labels)
+
+
+def write_resnet_weights(path: Path) -> Path:
+    """A state dict of torchvision's ResNet-101, randomly initialised (seed 0): what a dry run computes CUB's
+    features with in place of the ImageNet weights."""
+    import torch
+
+    from mmvae_lib._torchvision import import_torchvision
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        torch.save(import_torchvision().models.resnet101(weights=None).state_dict(), path)
+    return path
+
+
+def write_all(root: Path) -> Path:
+    from mmvae_lib.experiments.cub.features import PAPER_WEIGHTS
+
+    root.mkdir(parents=True, exist_ok=True)
+    write_mnist_svhn(root)
+    write_cub(root)
+    write_archive(root)
+    write_resnet_weights(root / "weights" / PAPER_WEIGHTS)
+    return root

@@ -48,16 +48,21 @@ def fixture_arrays(modality: str, split: str, seed: int = 0) -> tuple[np.ndarray
     return images, labels
 
 
+def write_mnist_svhn(root: Path) -> Path:
+    """All six official MNIST and SVHN file names under ``root``, as tiny fixture files."""
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images, labels = fixture_arrays("mnist", split)
+        write_idx(root / "MNIST" / "raw" / f"{prefix}-images-idx3-ubyte.gz", images[:, 0])
+        write_idx(root / "MNIST" / "raw" / f"{prefix}-labels-idx1-ubyte.gz", labels.astype(np.uint8))
+        images, labels = fixture_arrays("svhn", split)
+        write_svhn_mat(root / "SVHN" / f"{split}_32x32.mat", images, labels)
+    return root
+
+
 @pytest.fixture
 def real_root(tmp_path: Path) -> Path:
     """A data directory holding all six official file names, as tiny fixture files."""
-    for split, prefix in (("train", "train"), ("test", "t10k")):
-        images, labels = fixture_arrays("mnist", split)
-        write_idx(tmp_path / "MNIST" / "raw" / f"{prefix}-images-idx3-ubyte.gz", images[:, 0])
-        write_idx(tmp_path / "MNIST" / "raw" / f"{prefix}-labels-idx1-ubyte.gz", labels.astype(np.uint8))
-        images, labels = fixture_arrays("svhn", split)
-        write_svhn_mat(tmp_path / "SVHN" / f"{split}_32x32.mat", images, labels)
-    return tmp_path
+    return write_mnist_svhn(tmp_path)
 
 
 @pytest.fixture

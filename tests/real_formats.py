@@ -6,20 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from conftest import fixture_arrays, write_idx, write_svhn_mat
+from conftest import write_mnist_svhn
 from test_cub_data import write_cub
 from test_polymnist_data import write_archive
 
-
-def write_mnist_svhn(root: Path) -> None:
-    for split, prefix in (("train", "train"), ("test", "t10k")):
-        images, labels = fixture_arrays("mnist", split)
-        write_idx(root / "MNIST" / "raw" / f"{prefix}-images-idx3-ubyte.gz", images[:, 0])
-        write_idx(root / "MNIST" / "raw" / f"{prefix}-labels-idx1-ubyte.gz", labels.astype(np.uint8))
-        images, labels = fixture_arrays("svhn", split)
-        write_svhn_mat(root / "SVHN" / f"{split}_32x32.mat", images, labels)
+__all__ = ["write_all", "write_mnist_svhn", "write_resnet_weights"]
 
 
 def write_resnet_weights(path: Path) -> Path:

@@ -35,11 +35,12 @@ _MKL_CODES = {"AUTO": 2, "AUTO,STRICT": 2 | 0x10000, "COMPATIBLE": 3, "COMPATIBL
 _MKL_NAMES = {code: name for name, code in _MKL_CODES.items()} | {1: "off (MKL's default)"}
 
 # The mode pinned. ``MMVAE_MKL_CBWR`` pins another one: only to stand in for another CPU when measuring
-# tolerances (mmvae_lib.regression), since MKL takes its compatible path there.
+# tolerances (mmvae_lib.regression), since MKL takes its compatible path there. ``MMVAE_MKL_CBWR=off`` leaves
+# MKL as the process has it (mmvae_lib then changes nothing of MKL's, and promises no bit-for-bit numbers).
 MKL_MODE = os.environ.get("MMVAE_MKL_CBWR", "AUTO,STRICT")
-if MKL_MODE not in _MKL_CODES:
-    raise ValueError(f"MMVAE_MKL_CBWR must be one of {sorted(_MKL_CODES)}, got {MKL_MODE!r}")
-_MKL_MODE_CODE = _MKL_CODES[MKL_MODE]
+if MKL_MODE not in _MKL_CODES and MKL_MODE != "off":
+    raise ValueError(f"MMVAE_MKL_CBWR must be one of {sorted(_MKL_CODES)} or off, got {MKL_MODE!r}")
+_MKL_MODE_CODE = _MKL_CODES.get(MKL_MODE)
 
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")   # deterministic cuBLAS; read when CUDA starts
 
@@ -71,7 +72,12 @@ def pin_mkl() -> str:
     Must run before the process's first matrix product; ``import mmvae_lib`` calls it. If MKL already
     started in another mode (something multiplied matrices before ``mmvae_lib`` was imported), the mode
     cannot change any more: the mode returned says so, and :func:`reproducible` raises.
+
+    This changes a process-wide setting of the importing program, deliberately: without it two processes on
+    one machine need not give the same numbers. ``MMVAE_MKL_CBWR=off`` (set before the import) leaves MKL alone.
     """
+    if MKL_MODE == "off":
+        return f"{mkl_mode()} (left as it was: MMVAE_MKL_CBWR=off)"
     os.environ["MKL_CBWR"] = MKL_MODE          # for this process's MKL and for child processes
     service = _mkl_service()
     if service is None:
@@ -118,7 +124,7 @@ def reproducible(threads: int = 1) -> Settings:
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
     mode = pin_mkl()
-    if mode != MKL_MODE and not mode.startswith(MKL_MODE + " ("):
+    if MKL_MODE != "off" and mode != MKL_MODE and not mode.startswith(MKL_MODE + " ("):
         raise RuntimeError(
             f"MKL is in mode {mode!r}, not {MKL_MODE!r}: a matrix product ran before mmvae_lib was imported, "
             "and MKL's mode cannot change after its first use. Import mmvae_lib before anything computes "

@@ -44,7 +44,9 @@ def enabled() -> bool:
 
 def tune_allocator() -> bool:
     """Set glibc's mmap and trim thresholds for this process (see the module docstring). Returns whether
-    it could (not on other C libraries, or with the fast paths off)."""
+    it could (not on other C libraries, or with the fast paths off). ``import mmvae_lib`` calls it: a
+    deliberate change to the importing process's allocator, which ``MMVAE_FAST=0`` (set before the import)
+    leaves alone, with the other fast paths."""
     if not enabled():
         return False
     name = ctypes.util.find_library("c")

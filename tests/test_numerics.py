@@ -57,6 +57,29 @@ def test_mkl_started_before_mmvae_lib_is_a_clear_error():
     assert "a matrix product ran before mmvae_lib was imported" in run.stderr
 
 
+@pytest.mark.parametrize("validate", [True, False])
+def test_importing_the_library_leaves_the_user_s_distribution_validation_as_it_was(validate):
+    """zuko switches torch.distributions' argument validation off for the whole process at import; the
+    modules that import zuko (the flows, JNF) put the user's setting back."""
+    code = ("import torch\n"
+            f"torch.distributions.Distribution.set_default_validate_args({validate})\n"
+            "import mmvae_lib, mmvae_lib.models.flows, mmvae_lib.training.jnf, mmvae_lib.experiments.mnist_svhn.jnf\n"
+            "print(torch.distributions.Distribution._validate_args)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == str(validate)
+
+
+def test_mkl_can_be_left_alone():
+    """MMVAE_MKL_CBWR=off: importing mmvae_lib sets no MKL mode (MKL_CBWR stays unset), and reproducible()
+    says that MKL was left as it was instead of raising."""
+    code = ("import os, mmvae_lib\nfrom mmvae_lib import numerics\n"
+            "print(os.environ.get('MKL_CBWR'), '|', numerics.reproducible().mkl)")
+    env = {k: v for k, v in os.environ.items() if k != "MKL_CBWR"} | {"MMVAE_MKL_CBWR": "off"}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    unset, mode = run.stdout.strip().split(" | ")
+    assert unset == "None" and mode.endswith("(left as it was: MMVAE_MKL_CBWR=off)")
+
+
 @pytest.mark.slow
 def test_same_numbers_in_this_process_and_in_workers_with_another_environment(monkeypatch):
     """Two jobs run here (one worker: in this process) and in two spawned worker processes whose

@@ -17,8 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-import zuko
-from torch import Tensor, nn
+
+_VALIDATE_ARGS = torch.distributions.Distribution._validate_args
+import zuko  # noqa: E402
+
+# zuko turns torch.distributions' argument validation off for the whole process when imported
+# (zuko/distributions.py); a library must not change its user's defaults, so the setting is put back
+torch.distributions.Distribution._validate_args = _VALIDATE_ARGS
+from torch import Tensor, nn  # noqa: E402
 
 from mmvae_lib.models.distributions import Factorised
 

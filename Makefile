@@ -22,9 +22,10 @@ install: $(STAMP)
 # the smoke profile, the cells marked NBVAL_CHECK_OUTPUT compared with the outputs stored in notebooks/, and
 # trained numbers with the references in notebooks/references/ within measured tolerances (both refreshed
 # by `make notebooks`); notebooks/nbval-sanitize.cfg lists what the comparison leaves out
+PYTEST_ARGS ?=
 test: $(STAMP)
 	$(PY) -m ruff check .
-	$(PY) -m pytest -p no:cacheprovider tests notebooks --nbval-lax --nbval-sanitize-with notebooks/nbval-sanitize.cfg
+	$(PY) -m pytest -p no:cacheprovider --durations=15 $(PYTEST_ARGS) tests notebooks --nbval-lax --nbval-sanitize-with notebooks/nbval-sanitize.cfg
 
 # re-execute the notebooks in place in the smoke profile (the outputs nbval compares), then store the
 # trained numbers they checked as the smoke reference (tolerances stay; `make tolerances` measures them)

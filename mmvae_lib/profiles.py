@@ -336,10 +336,55 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+# What a dry run (``MMVAE_DRY_RUN``, :func:`mmvae_lib.training.trainer.dry_run`) shrinks besides the training steps:
+# the sizes of evaluation, and the seeds (the first only: another seed is the same code on other numbers). None of
+# them enters a checkpoint's fingerprint, and a cached judge's key holds its epochs, so nothing a dry run writes
+# is taken for a real run's. The recipes (epochs, K, batch sizes, networks) stay the profile's.
+DRY_RUN_SIZES = {
+    "mnist_svhn": ("seeds", "classifier_epochs", "llik_k", "llik_points", "eval_points", "curve_points"),
+    "theory": tuple(TheorySizes.__dataclass_fields__),     # notebook 02 is all evaluation
+    "cub": ("seeds", "judge_seeds", "fasttext_epochs", "fasttext_bucket", "eval_points", "joint_samples"),
+    "own_modalities": ("eval_points",),
+    "polymnist": ("seeds", "test_tuples", "classifier_epochs", "joint_samples"),
+    **{jnf: ("seeds", "hmc_steps", "hmc_leapfrog", "hmc_adapt_steps", "eval_points")
+       for jnf in ("jnf_toy", "jnf_mnist_svhn", "jnf_polymnist")},
+}
+
+
+# Smaller than smoke's: HMC at PolyMNIST's latent 512 and full-size networks, over 25 subsets, 3 ways of dividing
+# the prior and 2 variants, takes minutes a step on one CPU thread
+_DRY_RUN_HMC = {"hmc_steps": 2, "hmc_leapfrog": 2, "hmc_adapt_steps": 1, "eval_points": 64}
+DRY_RUN_BELOW_SMOKE = {"jnf_toy": _DRY_RUN_HMC, "jnf_mnist_svhn": _DRY_RUN_HMC, "jnf_polymnist": _DRY_RUN_HMC,
+                       "polymnist": {"test_tuples": 64, "joint_samples": 64}}
+
+
+def dry_run_cap(section: str, name: str):
+    """The most a dry run uses of one size of :data:`DRY_RUN_SIZES`: the ``smoke`` profile's, or the smaller
+    value :data:`DRY_RUN_BELOW_SMOKE` gives."""
+    return DRY_RUN_BELOW_SMOKE.get(section, {}).get(name, getattr(getattr(PROFILES["smoke"], section), name))
+
+
+def dry_run_sizes(profile: Profile) -> Profile:
+    """``profile`` with the sizes :data:`DRY_RUN_SIZES` names at most :func:`dry_run_cap`: a number becomes the
+    smaller of the two, a tuple (seeds, grids) its first ``len(cap)`` entries. A dry run proves a path, and its
+    evaluation at ``full`` sizes (Table 3's 1,000 importance samples over 10,000 pairs, 20 models) would take
+    hours on a CPU."""
+    for section, names in DRY_RUN_SIZES.items():
+        fields = {}
+        for name in names:
+            value, cap = getattr(getattr(profile, section), name), dry_run_cap(section, name)
+            fields[name] = value[:len(cap)] if isinstance(value, tuple) else min(value, cap)
+        profile = profile.with_settings(section, **fields)
+    return profile
+
+
 def get_profile(name: str | Profile) -> Profile:
-    """The profile called ``name`` (or ``name`` itself)."""
+    """The profile called ``name`` (or ``name`` itself); in a dry run, with its evaluation sizes capped
+    (:func:`dry_run_sizes`)."""
     if isinstance(name, Profile):
         return name
     if name not in PROFILES:
         raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {name!r}")
-    return PROFILES[name]
+    from mmvae_lib.training.trainer import dry_run          # (the trainer imports this module)
+
+    return PROFILES[name] if dry_run() is None else dry_run_sizes(PROFILES[name])

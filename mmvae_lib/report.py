@@ -273,7 +273,24 @@ def blocks(profile: str, root: Path | None = None) -> dict[str, str]:
     for key in EXPERIMENTS:
         out[f"results-{key}"] = experiment_page(key, profile, manifest, found, names, root)
     out["costs"] = costs(manifest) + "\n"
+    out["grid-cost"] = grid_cost("full", root) + "\n"
     return out
+
+
+def grid_cost(profile: str, root: Path | None = None) -> str:
+    """The profile's training grid and its cost, from ``outputs/<profile>/grid/cost.csv`` (``jobs cost``)."""
+    from mmvae_lib import jobs
+
+    table, assumption = jobs.read_cost(profile, root)
+    if table is None:
+        return (f"The `{profile}` grid's cost in GPU-hours has not been measured yet (`python -m mmvae_lib.jobs "
+                f"cost`, after a dry run).")
+    by_experiment = table.assign(experiment=table["run"].str.split("/").str[0]).groupby("experiment", sort=False)
+    parts = ", ".join(f"{key} {hours:,.0f}" for key, hours in by_experiment["gpu_hours"].sum().items())
+    return (f"The `{profile}` grid's {table['run'].nunique()} training runs take {table['steps'].sum() / 1e6:.1f} M "
+            f"optimiser steps (the judges besides). A dry run timed each stage's step: {table['cpu_hours'].sum():,.0f} "
+            f"hours on one CPU thread, an estimated **{table['gpu_hours'].sum():,.0f} GPU-hours** ({parts}). "
+            f"{assumption}.")
 
 
 def costs(manifest: dict) -> str:

@@ -30,8 +30,9 @@ class Job:
     """``fn(**kwargs, on_epoch_end=...)``, expected to last ``epochs`` epochs (for the progress bar).
 
     As a run of the training grid (:mod:`mmvae_lib.jobs`) it also has a ``key`` (``"cub/mmvae/s0"``), the keys
-    of the runs it needs finished first (``after``), an estimate of its optimiser steps (``steps``) and the
-    name its checkpoint starts with under the profile's checkpoints (``checkpoint``; its fingerprint follows)."""
+    of the runs it needs finished first (``after``), an estimate of its optimiser steps (``steps``; or per
+    stage, ``stages``: ``((name, steps), ...)``, which sets ``steps`` to their sum) and the name its checkpoint
+    starts with under the profile's checkpoints (``checkpoint``; its fingerprint follows)."""
 
     name: str
     fn: Callable
@@ -41,6 +42,11 @@ class Job:
     after: tuple[str, ...] = ()
     steps: int = 0
     checkpoint: str = ""
+    stages: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self):
+        if self.stages:
+            object.__setattr__(self, "steps", sum(steps for _, steps in self.stages))
 
     def __call__(self, on_epoch_end=None):
         return self.fn(**self.kwargs, on_epoch_end=on_epoch_end)

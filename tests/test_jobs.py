@@ -54,3 +54,61 @@ def test_the_local_engine_trains_the_grid_and_a_second_pass_only_loads(tmp_path,
     jobs.main(["list", "--profile", "smoke", "--only", "jnf_toy"])
     table = capsys.readouterr().out
     assert "jnf_toy/jnf_dcca/s0" in table and "4 runs in 2 waves" in table and "4 trained already" in table
+
+
+def test_a_dry_run_of_the_grid_gives_its_cost_and_never_counts_as_trained(tmp_path, monkeypatch, capsys):
+    """`jobs cost` after a dry run: one row per stage of every run, the real run's steps times the seconds the
+    dry run measured per step; GPU-hours from the FLOPs under the stated assumption. A dry run's checkpoints
+    are not the real run's: `list` outside a dry run still says "not started"."""
+    from mmvae_lib.training import trainer
+
+    monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
+    grid = jobs.grid("smoke", ["jnf_toy"])
+    monkeypatch.setenv(trainer.DRY_RUN_VARIABLE, "3")
+    jobs.run_local(grid, workers=1, progress=False)
+    assert [str(jobs.status(job, "smoke")) for job in grid] == ["trained"] * 4
+    monkeypatch.delenv(trainer.DRY_RUN_VARIABLE)
+    grid = jobs.grid("smoke", ["jnf_toy"])              # the real run's sizes
+    assert [str(jobs.status(job, "smoke")) for job in grid] == ["not started"] * 4
+    table = jobs.cost(grid, "smoke", gpu_tflops=1e-3, gpu_floor_ms=1.0)
+    assert list(zip(table["run"], table["stage"], table["steps"], strict=True)) == [
+        (job.key, stage, steps) for job in grid for stage, steps in job.stages]
+    assert (table["cpu_seconds_per_step"] > 0).all() and (table["gflop_per_step"] > 0).all()
+    expected = table["steps"] * (table["gflop_per_step"] * 1e9 / 1e9).clip(lower=1e-3) / 3600
+    assert table["gpu_hours"].round(3).tolist() == expected.round(3).tolist()
+    assert "1 ms per step (assumed, not measured)" in table.attrs["assumption"]
+    capsys.readouterr()
+    jobs.main(["cost", "--profile", "smoke", "--only", "jnf_toy"])
+    assert (tmp_path / "smoke" / "grid" / "cost.csv").exists() and "GPU-hours" in capsys.readouterr().out
+    jobs.main(["list", "--profile", "smoke", "--only", "jnf_toy"])
+    listed = capsys.readouterr().out
+    assert "GPU-hours: " in listed and "for the 4 runs timed by a dry run" in listed and "not started" in listed
+
+    # runs per GPU: as many of the largest run as fit in 80 % of the GPU by the dry run's memory estimate
+    assert (table["memory_gb"] > 0).all()
+    largest = table["memory_gb"].max() * 1e9
+    assert jobs.default_runs_per_gpu(grid, "smoke", int(3.5 * largest / 0.8), cpus_per_gpu=16)[0] == 3
+    assert jobs.default_runs_per_gpu(grid, "smoke", int(3.5 * largest / 0.8), cpus_per_gpu=2)[0] == 2
+    assert jobs.default_runs_per_gpu(grid, "smoke", int(1e15), cpus_per_gpu=64)[0] == jobs.MOST_RUNS_PER_GPU
+    assert jobs.default_runs_per_gpu(grid, "smoke", int(largest / 2), cpus_per_gpu=4)[0] == 1
+    monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path / "elsewhere"))     # no cost table: one run per GPU
+    assert jobs.default_runs_per_gpu(grid, "smoke", int(1e15), cpus_per_gpu=64) == (
+        1, "1 run per GPU: no cost table with these runs' memory (python -m mmvae_lib.jobs cost --profile smoke)")
+
+
+def test_a_step_s_memory_estimate_counts_the_saved_activations_and_the_optimiser_s_copies():
+    """The estimate behind the runs per GPU: a linear layer's step saves its input (the activation) besides
+    its weight, and Adam with amsgrad keeps five copies of each trained parameter."""
+    import torch
+
+    from mmvae_lib.training.trainer import _StepCost
+
+    layer = torch.nn.Linear(100, 10)
+    x = torch.randn(64, 100)
+    with _StepCost(layer) as cost:
+        torch.sigmoid(layer(x)).sum().backward()
+    measured = cost.measured()
+    parameters = (100 * 10 + 10) * 4
+    # saved: the input x (64 x 100) and the sigmoid's output (64 x 10); the weight is not counted twice
+    assert measured["memory_bytes"] == 64 * 100 * 4 + 64 * 10 * 4 + 5 * parameters
+    assert measured["flops_per_step"] == 2 * (2 * 64 * 100 * 10)   # forward, and the weight's gradient (x needs none)

@@ -23,13 +23,13 @@ def _pixel(m: int, label: int, i: int) -> np.ndarray:
     return image
 
 
-def write_archive(root: Path, folder: str = "PolyMNIST", splits=("train", "test")) -> Path:
+def write_archive(root: Path, folder: str = "PolyMNIST", splits=("train", "test"), tuples=FIXTURE_TUPLES) -> Path:
     """The MoPoE authors' layout: <root>/<folder>/<split>/m<k>/<i>.<label>.png, RGB 28x28 PNGs."""
     for split in splits:
         for m in range(5):
             directory = root / folder / split / f"m{m}"
             directory.mkdir(parents=True, exist_ok=True)
-            for i, label in FIXTURE_TUPLES:
+            for i, label in tuples:
                 Image.fromarray(_pixel(m, label, i), mode="RGB").save(directory / f"{i}.{label}.png")
     return root / folder
 

@@ -42,3 +42,29 @@ def test_jnf_subset_posteriors_adapt_the_step_where_they_are_sampled(name):
     for section in ("jnf_polymnist", "jnf_toy"):
         s = getattr(PROFILES[name], section)
         assert s.hmc == HMCSettings(s.hmc_steps, s.hmc_leapfrog, 0.01, adapt_steps=s.hmc_steps // 2)
+
+
+def test_a_dry_run_shrinks_evaluation_and_seeds_to_the_smoke_sizes_and_keeps_the_recipes(monkeypatch):
+    """MMVAE_DRY_RUN: the sizes DRY_RUN_SIZES names become at most smoke's, or smaller (HMC); tuples their first
+    entries; every other field (epochs, K, batch sizes, networks: what the dry run proves) stays the profile's."""
+    import dataclasses
+
+    from mmvae_lib.profiles import DRY_RUN_SIZES, PROFILES, dry_run_cap, get_profile
+    from mmvae_lib.training import trainer
+
+    full, smoke = PROFILES["full"], PROFILES["smoke"]
+    assert get_profile("full") is full
+    monkeypatch.setenv(trainer.DRY_RUN_VARIABLE, "1")
+    dry = get_profile("full")
+    assert dry.mnist_svhn.llik_k == 8 and dry.mnist_svhn.seeds == (0,) and dry.theory.cost_m_grid == (2, 3, 4)
+    assert dry.jnf_polymnist.hmc_adapt_steps < dry.jnf_polymnist.hmc_steps < smoke.jnf_polymnist.hmc_steps
+    for section in DRY_RUN_SIZES:
+        for f in dataclasses.fields(getattr(full, section)):
+            value, capped = getattr(getattr(full, section), f.name), getattr(getattr(dry, section), f.name)
+            if f.name not in DRY_RUN_SIZES[section]:
+                assert capped == value, (section, f.name)
+            elif isinstance(value, tuple):
+                assert capped == value[:len(dry_run_cap(section, f.name))]
+            else:
+                assert capped == min(value, dry_run_cap(section, f.name)) <= getattr(getattr(smoke, section), f.name)
+    assert dry.polymnist.latent_dim == 512 and dry.cub.k == 50 and dry.mnist_svhn.dm == 20

@@ -117,3 +117,22 @@ def test_every_committed_table_and_figure_is_named_after_its_notebook():
             if path.name == report.GLANCE_FIGURE:
                 continue
             assert artefact_name(path.stem) and path.name[:2] in books, path
+
+
+def test_the_grid_s_cost_is_summed_from_the_cost_table_with_its_assumption(tmp_path, monkeypatch):
+    """The README's grid-cost block: the runs, steps, CPU hours and GPU-hours per experiment of the profile's
+    cost table (jobs cost), and its stated assumption; without a table it says the cost is not measured."""
+    from mmvae_lib import jobs
+
+    assert "has not been measured yet" in report.grid_cost("full", tmp_path)
+    table = pd.DataFrame({"run": ["cub/mmvae/s0", "cub/mmvae/s0", "polymnist/mvae/s0"],
+                          "timed_as": ["cub/mmvae/s0"] * 2 + ["polymnist/mvae/s0"], "stage": ["a", "b", "c"],
+                          "steps": [1_000_000, 500_000, 2_000_000], "batch_size": [64, 64, 256],
+                          "cpu_seconds_per_step": [1.0, 1.0, 2.0], "gflop_per_step": [1.0, 1.0, 1.0],
+                          "memory_gb": [0.1, 0.1, 0.2], "cpu_hours": [10.0, 5.0, 20.0], "gpu_hours": [1.5, 1.0, 3.0]})
+    table.attrs["assumption"] = "GPU: assumed"
+    monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
+    jobs.write_cost(table, "full")
+    text = report.grid_cost("full", tmp_path)
+    assert text.startswith("The `full` grid's 2 training runs take 3.5 M optimiser steps")
+    assert "35 hours on one CPU thread, an estimated **6 GPU-hours** (cub 2, polymnist 3). GPU: assumed." in text

@@ -276,3 +276,33 @@ def test_a_dry_run_caps_every_stage_and_is_never_taken_for_a_real_run(tmp_path, 
         trainer.dry_run()
     monkeypatch.delenv(trainer.DRY_RUN_VARIABLE)
     assert len(train(vae(), stages, data, tmp_path / "run", progress=False)) == 6 and real_path.exists()
+
+
+def test_a_dry_run_steps_at_the_full_batch_size_and_counts_each_stage_s_flops(tmp_path, monkeypatch):
+    """Data smaller than a batch (the fixtures a dry run uses): every step still has the stage's batch size
+    (items repeated), every epoch exactly N steps (the data cycled through), and each stage's first epoch
+    records the FLOPs of one step (what `jobs cost` turns into GPU-hours)."""
+    from mmvae_lib.objectives import OBJECTIVES
+
+    data = tiny_pairs().select([0])
+    seen = []
+
+    def elbo(model, xs, k, generator, **options):
+        seen.append(xs[0].shape[0])
+        return OBJECTIVES["elbo"](model, xs, k, generator, **options)
+
+    big = 3 * len(data) + 1
+    stages = [Stage("small", elbo, epochs=2, batch_size=4), Stage("big", elbo, epochs=2, batch_size=big)]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = mnist_svhn_model("vae", 8, "mnist")
+    monkeypatch.setenv(trainer.DRY_RUN_VARIABLE, "5")
+    history = train(model, stages, data, tmp_path / "run", progress=False)
+    assert [h["steps"] for h in history] == [5, 5, 5, 5] and seen == [4] * 10 + [big] * 10
+    assert [h["batch_size"] for h in history] == [4, 4, big, big]
+    flops = [h.get("flops_per_step") for h in history]
+    assert flops[1] is None and flops[3] is None and 0 < flops[0] < flops[2]
+    monkeypatch.delenv(trainer.DRY_RUN_VARIABLE)
+    seen.clear()
+    history = train(model, stages[:1], data, tmp_path / "real", progress=False)     # a real run: the data as it is
+    assert "flops_per_step" not in history[0] and sum(seen) == 2 * len(data)

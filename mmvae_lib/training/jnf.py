@@ -31,7 +31,7 @@ from types import SimpleNamespace
 from mmvae_lib.models.jnf import JNF, copy_joint_model
 from mmvae_lib.paths import output_dir
 from mmvae_lib.profiles import JNFSettings, Profile, get_profile
-from mmvae_lib.training.trainer import (FixedOptions, Stage, checkpoint_path, continue_from_shorter, recipe_steps,
+from mmvae_lib.training.trainer import (FixedOptions, Stage, checkpoint_path, continue_from_shorter, stage_steps,
                                        train)
 from mmvae_lib.workers import Job, run_grid
 
@@ -154,13 +154,13 @@ def runs(experiment: str, profile: Profile | str, variants) -> list[Job]:
     joints = sorted({(beta_of(v, s), seed) for v in variants for seed in s.seeds}, key=lambda j: (j[1], j[0]))
     jobs = [Job(f"joint beta {beta:g} seed {seed}", joint_job,
                 dict(experiment=experiment, profile=name, beta=beta, seed=seed), s.joint_epochs,
-                key=f"{key}/joint_b{beta:g}/s{seed}", steps=recipe_steps(joint_stages(s, beta), n),
+                key=f"{key}/joint_b{beta:g}/s{seed}", stages=stage_steps(joint_stages(s, beta), n),
                 checkpoint=f"{module.CHECKPOINTS}/joint_b{beta:g}_s{seed}") for beta, seed in joints]
     before = {"gaussian": 0, "jnf": 0, "jnf_dcca": s.dcca_epochs, "jnf_contrastive": s.contrastive_epochs}
     no_model = SimpleNamespace(unimodal_parts=())      # the stages' lengths do not depend on the model
     jobs += [Job(f"{v} seed {seed}", variant_job, dict(experiment=experiment, profile=name, variant=v, seed=seed),
                  before[v] + s.unimodal_epochs, key=f"{key}/{v}/s{seed}", after=(f"{key}/joint_b{beta_of(v, s):g}/s{seed}",),
-                 steps=recipe_steps(variant_stages(v, no_model, s), n), checkpoint=f"{module.CHECKPOINTS}/{v}_s{seed}")
+                 stages=stage_steps(variant_stages(v, no_model, s), n), checkpoint=f"{module.CHECKPOINTS}/{v}_s{seed}")
              for seed in s.seeds for v in variants]
     return jobs
 

@@ -34,6 +34,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
@@ -45,6 +46,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
 from mmvae_lib.objectives import OBJECTIVES
@@ -127,9 +129,15 @@ class Stage:
                 "batch_size": self.batch_size, "lr": self.lr, "update": self.update, "options": repr(self.options)}
 
 
+def stage_steps(stages: Sequence[Stage], n: int) -> tuple[tuple[str, int], ...]:
+    """Each stage's name and the optimiser steps it takes on ``n`` training points (every epoch a pass in
+    batches)."""
+    return tuple((stage.name, stage.epochs * math.ceil(n / stage.batch_size)) for stage in stages)
+
+
 def recipe_steps(stages: Sequence[Stage], n: int) -> int:
-    """The optimiser steps ``stages`` take on ``n`` training points (every epoch a pass in batches)."""
-    return sum(stage.epochs * math.ceil(n / stage.batch_size) for stage in stages)
+    """The optimiser steps ``stages`` take on ``n`` training points."""
+    return sum(steps for _, steps in stage_steps(stages, n))
 
 
 DRY_RUN_VARIABLE = "MMVAE_DRY_RUN"
@@ -137,10 +145,14 @@ DRY_RUN_EPOCHS = 2
 
 
 def dry_run() -> int | None:
-    """The steps per epoch of a dry run, or ``None``: ``MMVAE_DRY_RUN=N`` caps every stage of every run at
-    :data:`DRY_RUN_EPOCHS` epochs of at most ``N`` steps, to prove a profile's whole path (``full`` on files in the
-    real formats) in minutes. The cap is in the checkpoint's fingerprint, so a dry run's weights are never
-    loaded by a real run; the manifest and every table and figure say that it was a dry run."""
+    """The steps per epoch of a dry run, or ``None``: ``MMVAE_DRY_RUN=N`` trains every stage of every run for
+    :data:`DRY_RUN_EPOCHS` epochs of ``N`` steps, to prove a profile's whole path (``full`` on files in the real
+    formats) in minutes. Every step has the stage's full batch size (small data is cycled through, and a batch
+    larger than the data repeats its items: :func:`_full_batches`), so that the dry run meets the real run's
+    shapes and memory and times its steps (``seconds`` per epoch; the FLOPs and an estimate of the device
+    memory of the first step of each stage, :class:`_StepCost`); :mod:`mmvae_lib.jobs` ``cost`` reads them. Evaluation sizes
+    shrink too (:func:`mmvae_lib.profiles.dry_run_sizes`). The dry run is in the checkpoint's fingerprint, so its
+    weights are never loaded by a real run; the manifest and every table and figure say that it was a dry run."""
     value = os.environ.get(DRY_RUN_VARIABLE, "").strip()
     if not value or value == "0":
         return None
@@ -389,9 +401,7 @@ def _run_stage(model, stage, data, optimiser, saver, partial, device, progress, 
     history, data_gen, sample_gen = saver.history, saver.data_gen, saver.sample_gen
     done = [h for h in history if h["stage"] == stage.name]
     steps_done = sum(h["steps"] for h in done)
-    n_batches = math.ceil(len(data) / stage.batch_size)
-    if dry_run() is not None:
-        n_batches = min(n_batches, dry_run())
+    n_batches = math.ceil(len(data) / stage.batch_size) if dry_run() is None else dry_run()
     for stage_epoch in range(len(done), stage.epochs):
         model.train()
         total, count, skip, earlier = 0.0, 0, 0, 0.0
@@ -402,20 +412,25 @@ def _run_stage(model, stage, data, optimiser, saver, partial, device, progress, 
         epoch_start = data_gen.get_state()
         start = time.perf_counter()
         epoch = len(history) + 1
-        batches = data.batches(stage.batch_size, shuffle=True, generator=data_gen, device=device)
+        batches = (data.batches(stage.batch_size, shuffle=True, generator=data_gen, device=device)
+                   if dry_run() is None else _full_batches(data, stage.batch_size, data_gen, device))
         bar = tqdm(itertools.islice(batches, skip, n_batches), total=n_batches, initial=skip,
                    desc=f"{stage.name} epoch {stage_epoch + 1}/{stage.epochs}", disable=not progress, leave=False)
-        step = skip - 1
+        step, measured = skip - 1, None
         for step, xs in enumerate(bar, start=skip):
             options = stage.options(steps_done) if stage.options is not None else {}
-            estimate = estimator(model, xs, stage.k, sample_gen, **options)
-            loss = -estimate.surrogate.mean()
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(f"{stage.name}: the loss is {loss.item()} at epoch {stage_epoch + 1}, "
-                                       f"step {step + 1}; lower the learning rate or check the data")
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
+            counting = dry_run() is not None and stage_epoch == 0 and step == 0
+            with _StepCost(model) if counting else contextlib.nullcontext() as cost:
+                estimate = estimator(model, xs, stage.k, sample_gen, **options)
+                loss = -estimate.surrogate.mean()
+                if not torch.isfinite(loss):
+                    raise TrainingDiverged(f"{stage.name}: the loss is {loss.item()} at epoch {stage_epoch + 1}, "
+                                           f"step {step + 1}; lower the learning rate or check the data")
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+            if counting:
+                measured = cost.measured()
             steps_done += 1
             total += estimate.bound.sum().item()
             count += estimate.bound.shape[0]
@@ -426,12 +441,62 @@ def _run_stage(model, stage, data, optimiser, saver, partial, device, progress, 
                                               "steps_done": steps_done, "data_gen_epoch_start": epoch_start})
         record = {"stage": stage.name, "epoch": epoch, "bound": total / count, "steps": step + 1,
                   "seconds": round(earlier + time.perf_counter() - start, 2)}
+        if dry_run() is not None:
+            record.update(batch_size=stage.batch_size, **(measured or {}))
         if evaluate is not None:
             record.update(_evaluate(evaluate, model))
         history.append(record)
         saver.save(model, optimiser)
         if on_epoch_end is not None:
             on_epoch_end(epoch, history)
+
+
+class _StepCost:
+    """What one training step costs, for a dry run: its FLOPs (``torch.utils.flop_counter``) and an estimate of
+    the memory it needs on a device: the bytes of the tensors autograd saves for the backward pass (the
+    activations; each storage once, the parameters' own left out) plus five copies of the trained parameters
+    (weights, gradients, and Adam's two moments and amsgrad's maximum) and one of the frozen ones."""
+
+    def __init__(self, model: nn.Module):
+        self.model, self.flops, self.storages = model, FlopCounterMode(display=False), {}
+        self.parameters = {p.untyped_storage().data_ptr() for p in model.parameters()}
+
+    def _pack(self, tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in self.parameters:
+            self.storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    def __enter__(self):
+        self.hooks = torch.autograd.graph.saved_tensors_hooks(self._pack, lambda tensor: tensor)
+        self.flops.__enter__()
+        self.hooks.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.hooks.__exit__(*exc)
+        return self.flops.__exit__(*exc)
+
+    def measured(self) -> dict:
+        sizes = [(p.numel() * p.element_size(), p.requires_grad) for p in self.model.parameters()]
+        parameters = sum(5 * size if trained else size for size, trained in sizes)
+        return {"flops_per_step": self.flops.get_total_flops(), "memory_bytes": sum(self.storages.values()) + parameters}
+
+
+def _full_batches(data, batch_size: int, generator: torch.Generator, device):
+    """A dry run's batches: the data's own, in its shuffled order, endlessly, each made ``batch_size`` long
+    (items repeated where the data holds fewer), so that every step has the real run's shapes."""
+    while True:
+        for xs in data.batches(batch_size, shuffle=True, generator=generator, device=device):
+            yield [_repeated(x, batch_size) for x in xs]
+
+
+def _repeated(x, size: int):
+    if isinstance(x, (list, tuple)):
+        return type(x)(_repeated(part, size) for part in x)
+    if x is None or len(x) >= size:
+        return x
+    return x[torch.arange(size, device=x.device) % len(x)]
 
 
 def _evaluate(evaluate, model) -> dict:

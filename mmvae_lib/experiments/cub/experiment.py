@@ -23,7 +23,7 @@ from mmvae_lib.paths import output_dir
 from mmvae_lib.profiles import CUBSettings, Profile, get_profile
 from mmvae_lib.training import KLAnnealing, Stage, train
 from mmvae_lib.training.command_line import train_one_model
-from mmvae_lib.training.trainer import recipe_steps
+from mmvae_lib.training.trainer import stage_steps
 from mmvae_lib.workers import Job, run_grid, run_jobs
 
 MODEL_NAMES = ("mmvae", "mvae")
@@ -132,7 +132,7 @@ def runs(profile: Profile | str, *, models=MODEL_NAMES, seeds=None, device: str 
     n = training_size(profile)
     jobs = [Job(f"CUB {name} seed {seed}", train_one, dict(profile=name_of_profile, name=name, seed=seed, device=device),
                 epochs=s.epochs, key=f"cub/{name}/s{seed}",
-                steps=recipe_steps(recipe(name, profile, math.ceil(n / s.batch_size)), n), checkpoint=f"cub_{name}_s{seed}")
+                stages=stage_steps(recipe(name, profile, math.ceil(n / s.batch_size)), n), checkpoint=f"cub_{name}_s{seed}")
             for seed in (s.seeds if seeds is None else seeds) for name in models]
     if judges:
         jobs += [Job(f"CUB judge seed {seed}", fit_one_judge, dict(profile=name_of_profile, seed=seed),

@@ -24,7 +24,7 @@ from mmvae_lib.metrics import coherence, latents
 from mmvae_lib.paths import output_dir
 from mmvae_lib.profiles import MNISTSVHNSettings, Profile, get_profile
 from mmvae_lib.training import KLAnnealing, Stage, train
-from mmvae_lib.training.trainer import recipe_steps
+from mmvae_lib.training.trainer import stage_steps
 from mmvae_lib.workers import Job, run_grid
 
 # name → (kind for networks.mnist_svhn_model, the single modality or None, the modalities of a pair it sees)
@@ -154,7 +154,7 @@ def runs(profile: Profile | str, *, models=MODEL_NAMES, seeds=None, probe: bool 
             jobs.append(Job(f"{name} seed {seed}", train_one, dict(profile=name_of_profile, name=name, seed=seed,
                                                                     probe=probed, device=device),
                             epochs=s.epochs, key=f"mnist_svhn/{name}/s{seed}", after=(judges.key,) if probed else (),
-                            steps=recipe_steps(recipe(name, profile, math.ceil(n / s.batch_size)), n),
+                            stages=stage_steps(recipe(name, profile, math.ceil(n / s.batch_size)), n),
                             checkpoint=f"{name}_s{seed}"))
     return jobs
 

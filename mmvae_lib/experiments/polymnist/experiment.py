@@ -23,7 +23,7 @@ from mmvae_lib.paths import output_dir
 from mmvae_lib.profiles import PolyMNISTSettings, Profile, get_profile
 from mmvae_lib.training import Stage, train
 from mmvae_lib.training.command_line import train_one_model
-from mmvae_lib.training.trainer import recipe_steps
+from mmvae_lib.training.trainer import stage_steps
 from mmvae_lib.workers import Job, run_grid
 
 MODEL_NAMES = ("mmvae", "mvae", "mopoe")
@@ -135,7 +135,7 @@ def runs(profile: Profile | str, *, models=MODEL_NAMES, seeds=None, device: str 
     n = training_size(profile)
     epochs = {"mmvae": s.mmvae_epochs, "mvae": s.mvae_epochs, "mopoe": s.mopoe_epochs}
     jobs = [Job(f"{name} seed {seed}", train_one, dict(profile=name_of_profile, name=name, seed=seed, device=device),
-                epochs=epochs[name], key=f"polymnist/{name}/s{seed}", steps=recipe_steps(recipe(name, profile), n),
+                epochs=epochs[name], key=f"polymnist/{name}/s{seed}", stages=stage_steps(recipe(name, profile), n),
                 checkpoint=f"polymnist_{name}_s{seed}")
             for name in models for seed in (s.seeds if seeds is None else seeds)]
     if judges:

@@ -30,6 +30,7 @@ class MNISTSVHNSettings:
     eval_points: int            # test pairs used by coherence and latent accuracy
     # coherence during training (see mmvae_lib.experiments.mnist_svhn.experiment.coherence_probe)
     curve_points: int           # test pairs (and prior samples) scored after every epoch of MMVAE and MVAE
+    precision: str = "fp32"     # the training stages': "fp32" or "bf16" (autocast, mmvae_lib.precision)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class CUBSettings:
     cca_components: int         # the released code: 40
     eval_points: int            # test pairs for the cross correlations (the paper: the whole test set)
     joint_samples: int          # prior samples for the joint correlation (the paper: 1,000)
+    precision: str = "fp32"     # the training stages': "fp32" or "bf16" (autocast, mmvae_lib.precision)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class PolyMNISTSettings:
     # evaluation
     classifier_epochs: int      # the five digit classifiers (judges of coherence, features of the distance)
     joint_samples: int          # prior samples: joint coherence and the unconditional Fréchet distance
+    precision: str = "fp32"     # the training stages': "fp32" or "bf16" (autocast, mmvae_lib.precision)
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ class JNFSettings:
     temperature: float = 0.1      # InfoNCE temperature
     hmc_step_size: float = 0.01   # the authors' fixed step; with hmc_adapt_steps > 0, where adaptation starts
     hmc_adapt_steps: int = 0      # of hmc_steps, the first tune each chain's step (mmvae_lib.models.hmc); 0: fixed
+    precision: str = "fp32"       # the training stages': "fp32" or "bf16" (autocast, mmvae_lib.precision)
 
     @property
     def hmc(self):

@@ -274,7 +274,23 @@ def blocks(profile: str, root: Path | None = None) -> dict[str, str]:
         out[f"results-{key}"] = experiment_page(key, profile, manifest, found, names, root)
     out["costs"] = costs(manifest) + "\n"
     out["grid-cost"] = grid_cost("full", root) + "\n"
+    out["bf16"] = bf16_table() + "\n"
     return out
+
+
+BF16_RESULTS = REPO_ROOT / "benchmarks" / "results" / "bf16_bounds.csv"
+
+
+def bf16_table(path: Path = BF16_RESULTS) -> str:
+    """The bound's difference under bf16 autocast beside its fp32 spread, from ``benchmarks/bf16.py``'s table."""
+    if not path.exists():
+        return "(no measurement: run `python benchmarks/bf16.py --out benchmarks/results/bf16_bounds.csv`)"
+    table = pd.read_csv(path)
+    lines = [f"Measured on {table['cpu'][0]}, bf16 {table['bf16_arithmetic'][0]}:", "",
+             "| case | batch | K | mean bound difference (nats) | fp32 spread over seeds (nats) |", "|---|---|---|---|---|"]
+    lines += [f"| {r.case} | {r.batch} | {r.k} | {r.mean_difference:.2f} | {r.fp32_spread_over_seeds:.2f} |"
+              for r in table.itertuples()]
+    return "\n".join(lines)
 
 
 def grid_cost(profile: str, root: Path | None = None) -> str:

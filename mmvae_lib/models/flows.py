@@ -27,6 +27,7 @@ torch.distributions.Distribution._validate_args = _VALIDATE_ARGS
 from torch import Tensor, nn  # noqa: E402
 
 from mmvae_lib.models.distributions import Factorised
+from mmvae_lib.precision import exact, widened
 
 
 def maf(latent_dim: int, transforms: int = 2, hidden: Sequence[int] = (128, 128, 128)) -> nn.Module:
@@ -50,18 +51,23 @@ class FlowPosterior:
         return None if self.flow is None else self.flow(None)
 
     def log_prob(self, z: Tensor) -> Tensor:
-        """log q(z | x) = log N(f(z); μ, σ) + log |det ∂f/∂z|: z ``(..., B, D)`` → ``(...)`` with B kept."""
+        """log q(z | x) = log N(f(z); μ, σ) + log |det ∂f/∂z|: z ``(..., B, D)`` → ``(...)`` with B kept.
+        In float32 under any autocast (:func:`mmvae_lib.precision.exact`)."""
         f = self._f()
         if f is None:
             return self.base.log_prob(z)
-        z0, ladj = f.call_and_ladj(z)
+        with exact(z):
+            z0, ladj = f.call_and_ladj(widened(z))
         return self.base.log_prob(z0) + ladj
 
     def transform(self, eps: Tensor) -> Tensor:
-        """Samples from standard noise ``eps`` ``(K, ..., B, D)``: ``f⁻¹(μ + σ ε)``."""
+        """Samples from standard noise ``eps`` ``(K, ..., B, D)``: ``f⁻¹(μ + σ ε)`` (float32, as log_prob)."""
         z0 = self.base.transform(eps)
         f = self._f()
-        return z0 if f is None else f.inv(z0)
+        if f is None:
+            return z0
+        with exact(z0):
+            return f.inv(widened(z0))
 
     def rsample(self, k: int, generator: torch.Generator | None = None) -> Tensor:
         """K samples ``(K, ..., B, D)`` (reparameterised through the base and the flow)."""

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from mmvae_lib.precision import widened
+
 from mmvae_lib import speed
 from mmvae_lib.models.distributions import SCALE_PARAMETRISATIONS, Factorised, Mixture, Prior, poe
 from mmvae_lib.models.likelihoods import Likelihood
@@ -121,7 +123,7 @@ class MultimodalVAE(nn.Module):
         """``network(x)`` (default: encoder m); an input the network rejects (a shape or dtype its first layer
         cannot take) becomes one error naming modality m and what came, instead of the layer's own message."""
         try:
-            return (self.encoders[m] if network is None else network)(x)
+            return _float((self.encoders[m] if network is None else network)(x))
         except torch.OutOfMemoryError:
             raise
         except (RuntimeError, TypeError, ValueError, IndexError) as err:
@@ -143,7 +145,7 @@ class MultimodalVAE(nn.Module):
 
     def decode(self, z: Tensor, m: int) -> Tensor:
         """Decoder m's likelihood parameters for latents ``(..., D)`` → ``(..., *event_m)``, one call."""
-        params = self.decoders[m](z.reshape(-1, z.shape[-1]))
+        params = _float(self.decoders[m](z.reshape(-1, z.shape[-1])))
         return params.reshape(*z.shape[:-1], *params.shape[1:])
 
     def log_likelihoods(self, z: Tensor, xs: Sequence[Tensor | None], targets: Sequence[int],
@@ -289,3 +291,11 @@ class VAE(MMVAE):
 
 
 MODELS = {"mmvae": MMVAE, "mvae": MVAE, "mopoe": MoPoE, "vae": VAE}
+
+
+def _float(out):
+    """A network's output in float32 where bf16 autocast (:mod:`mmvae_lib.precision`) made it bf16: the
+    log-densities computed from it must not be. Any other output is returned as it is."""
+    if isinstance(out, (tuple, list)):
+        return type(out)(_float(part) for part in out)
+    return widened(out)

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mmvae_lib.precision import exact, widened
+
 CCA_RIDGE = 1e-3      # r1 = r2 in the authors' DCCA objective (MultiVae dcca/objectives.py)
 CCA_EPS = 1e-9        # eigenvalues at or below this are dropped or clamped
 
@@ -33,7 +35,7 @@ class Projector(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.network(x)
-        return out[0] if isinstance(out, (tuple, list)) else out
+        return widened(out[0] if isinstance(out, (tuple, list)) else out)   # float32 under bf16 autocast too
 
 
 def _inverse_sqrt(s: Tensor) -> Tensor:
@@ -56,6 +58,11 @@ def cca_correlation(h1: Tensor, h2: Tensor, ridge: float = CCA_RIDGE) -> Tensor:
     if h1.dim() != 2 or h1.shape != h2.shape:
         raise ValueError(f"cca_correlation needs two (B, E) views of one shape, got {tuple(h1.shape)} "
                          f"and {tuple(h2.shape)}")
+    with exact(h1):                           # eigendecompositions in float32 under any autocast
+        return _cca_correlation(widened(h1), widened(h2), ridge)
+
+
+def _cca_correlation(h1: Tensor, h2: Tensor, ridge: float) -> Tensor:
     b, e = h1.shape
     h1, h2 = h1 - h1.mean(0), h2 - h2.mean(0)
     eye = torch.eye(e, dtype=h1.dtype, device=h1.device)

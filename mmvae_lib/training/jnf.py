@@ -60,7 +60,7 @@ def beta_of(variant: str, s: JNFSettings) -> float:
 def joint_stages(s: JNFSettings, beta: float) -> list[Stage]:
     """Stage 1: the β-ELBO of the joint encoder and decoders."""
     return [Stage("joint", "jnf_joint_elbo", epochs=s.joint_epochs, batch_size=s.batch_size, lr=s.lr,
-                  update=JNF.JOINT_PARTS, options=FixedOptions(beta=beta))]
+                  update=JNF.JOINT_PARTS, options=FixedOptions(beta=beta), precision=s.precision)]
 
 
 def variant_stages(variant: str, model: JNF, s: JNFSettings) -> list[Stage]:
@@ -69,13 +69,13 @@ def variant_stages(variant: str, model: JNF, s: JNFSettings) -> list[Stage]:
     stages = []
     if projector == "dcca":
         stages.append(Stage("dcca", "dcca", epochs=s.dcca_epochs, batch_size=s.projector_batch_size,
-                            lr=s.projector_lr, update=JNF.PROJECTOR_PARTS))
+                            lr=s.projector_lr, update=JNF.PROJECTOR_PARTS, precision=s.precision))
     elif projector == "contrastive":
         stages.append(Stage("contrastive", "contrastive", epochs=s.contrastive_epochs,
                             batch_size=s.projector_batch_size, lr=s.projector_lr, update=JNF.PROJECTOR_PARTS,
-                            options=FixedOptions(temperature=s.temperature)))
+                            options=FixedOptions(temperature=s.temperature), precision=s.precision))
     stages.append(Stage("unimodal", "jnf_unimodal", epochs=s.unimodal_epochs, batch_size=s.batch_size, lr=s.lr,
-                        update=model.unimodal_parts))
+                        update=model.unimodal_parts, precision=s.precision))
     return stages
 
 

@@ -49,6 +49,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
+from mmvae_lib import precision
 from mmvae_lib.objectives import OBJECTIVES
 from mmvae_lib.paths import REPO_ROOT, save_atomic, save_text
 from mmvae_lib.training import fingerprint
@@ -104,6 +105,7 @@ class Stage:
     lr: float = 1e-3
     update: tuple[str, ...] | None = None
     options: Callable[[int], dict] | None = None
+    precision: str = "fp32"         # or "bf16": the networks under bfloat16 autocast (mmvae_lib.precision)
 
     def __post_init__(self):
         if isinstance(self.objective, str) and self.objective not in OBJECTIVES:
@@ -117,6 +119,9 @@ class Stage:
                 raise ValueError(f"stage {self.name!r}: {field} must be an integer >= 1, got {value!r}")
         if not self.lr > 0:
             raise ValueError(f"stage {self.name!r}: lr must be positive, got {self.lr!r}")
+        if self.precision not in precision.PRECISIONS:
+            raise ValueError(f"stage {self.name!r}: precision must be one of {precision.PRECISIONS}, "
+                             f"got {self.precision!r}")
 
     def estimator(self) -> Callable:
         return OBJECTIVES[self.objective] if isinstance(self.objective, str) else self.objective
@@ -125,8 +130,11 @@ class Stage:
         """Everything about the stage that determines the trained weights, as plain data."""
         objective = self.objective if isinstance(self.objective, str) else \
             f"{self.objective.__module__}.{self.objective.__qualname__}"
-        return {"name": self.name, "objective": objective, "epochs": self.epochs, "k": self.k,
-                "batch_size": self.batch_size, "lr": self.lr, "update": self.update, "options": repr(self.options)}
+        described = {"name": self.name, "objective": objective, "epochs": self.epochs, "k": self.k,
+                     "batch_size": self.batch_size, "lr": self.lr, "update": self.update, "options": repr(self.options)}
+        if self.precision != "fp32":            # only then: fp32 runs made before the option keep their checkpoints
+            described["precision"] = self.precision
+        return described
 
 
 def stage_steps(stages: Sequence[Stage], n: int) -> tuple[tuple[str, int], ...]:
@@ -398,6 +406,7 @@ class _Saver:
 
 def _run_stage(model, stage, data, optimiser, saver, partial, device, progress, evaluate, on_epoch_end) -> None:
     estimator = stage.estimator()
+    used = precision.effective(stage.precision, device)     # bf16 only where the device computes in it
     history, data_gen, sample_gen = saver.history, saver.data_gen, saver.sample_gen
     done = [h for h in history if h["stage"] == stage.name]
     steps_done = sum(h["steps"] for h in done)
@@ -421,8 +430,9 @@ def _run_stage(model, stage, data, optimiser, saver, partial, device, progress, 
             options = stage.options(steps_done) if stage.options is not None else {}
             counting = dry_run() is not None and stage_epoch == 0 and step == 0
             with _StepCost(model) if counting else contextlib.nullcontext() as cost:
-                estimate = estimator(model, xs, stage.k, sample_gen, **options)
-                loss = -estimate.surrogate.mean()
+                with precision.autocast(used, device):          # the backward pass runs outside it
+                    estimate = estimator(model, xs, stage.k, sample_gen, **options)
+                loss = -precision.widened(estimate.surrogate).mean()
                 if not torch.isfinite(loss):
                     raise TrainingDiverged(f"{stage.name}: the loss is {loss.item()} at epoch {stage_epoch + 1}, "
                                            f"step {step + 1}; lower the learning rate or check the data")
@@ -441,6 +451,8 @@ def _run_stage(model, stage, data, optimiser, saver, partial, device, progress, 
                                               "steps_done": steps_done, "data_gen_epoch_start": epoch_start})
         record = {"stage": stage.name, "epoch": epoch, "bound": total / count, "steps": step + 1,
                   "seconds": round(earlier + time.perf_counter() - start, 2)}
+        if stage.precision != "fp32":
+            record["precision"] = used                  # what the stage asked for is in the fingerprint
         if dry_run() is not None:
             record.update(batch_size=stage.batch_size, **(measured or {}))
         if evaluate is not None:

@@ -84,7 +84,7 @@ def recipe(name: str, profile: Profile | str, steps_per_epoch: int = 1) -> list[
     s = settings(profile)
     if name not in MODEL_NAMES:
         raise ValueError(f"model must be one of {MODEL_NAMES}, got {name!r}")
-    common = dict(epochs=s.epochs, batch_size=s.batch_size)
+    common = dict(epochs=s.epochs, batch_size=s.batch_size, precision=s.precision)
     if name == "mmvae":
         return [Stage(name, s.objective, k=s.k, **common)]
     return [Stage(name, "mvae", k=1, options=KLAnnealing(max(1, steps_per_epoch * s.epochs // 3)), **common)]

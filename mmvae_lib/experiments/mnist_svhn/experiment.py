@@ -88,7 +88,7 @@ def recipe(name: str, profile: Profile | str, steps_per_epoch: int = 1) -> list[
     s = settings(profile)
     if name not in MODEL_SETUPS:
         raise ValueError(f"model must be one of {sorted(MODEL_SETUPS)}, got {name!r}")
-    common = dict(epochs=s.epochs, batch_size=s.batch_size)
+    common = dict(epochs=s.epochs, batch_size=s.batch_size, precision=s.precision)
     if name == "mmvae":
         return [Stage(name, s.objective, k=s.k, **common)]
     if name == "mvae":

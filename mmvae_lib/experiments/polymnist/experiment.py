@@ -83,13 +83,14 @@ def recipe(name: str, profile: Profile | str) -> list[Stage]:
     modalities) with KL weight ``beta``."""
     s = settings(profile)
     if name == "mmvae":
-        return [Stage(name, s.mmvae_objective, epochs=s.mmvae_epochs, k=s.mmvae_k, batch_size=s.mmvae_batch_size,
+        return [Stage(name, s.mmvae_objective, epochs=s.mmvae_epochs, k=s.mmvae_k, batch_size=s.mmvae_batch_size, precision=s.precision,
                       lr=s.mmvae_lr)]
     if name == "mvae":
-        return [Stage(name, "mvae", epochs=s.mvae_epochs, batch_size=s.batch_size, lr=s.mvae_lr,
+        return [Stage(name, "mvae", epochs=s.mvae_epochs, batch_size=s.batch_size, lr=s.mvae_lr, precision=s.precision,
                       options=Fixed(s.beta, s.mvae_subsets))]
     if name == "mopoe":
         return [Stage(name, "moe_elbo_linear", epochs=s.mopoe_epochs, batch_size=s.batch_size, lr=s.mopoe_lr,
+                      precision=s.precision,
                       options=Fixed(s.beta))]
     raise ValueError(f"model must be one of {MODEL_NAMES}, got {name!r}")
 

@@ -161,8 +161,10 @@ def cost(jobs: list[Job], profile: str, checkpoints: Path | None = None, *, gpu_
                              gpu_hours=round(steps * gpu_seconds / 3600, 3)))
     table = pd.DataFrame(rows, columns=["run", "timed_as", "stage", "steps", "batch_size", "cpu_seconds_per_step",
                                         "gflop_per_step", "memory_gb", "cpu_hours", "gpu_hours"])
+    commit = _git_commit()
+    commit = commit[:7] + ("+dirty" if commit.endswith("+dirty") else "")
     table.attrs["assumption"] = (f"CPU: one thread of {cpu_name()}, timed by a dry run of "
-                                 f"{'/'.join(map(str, sorted(dry_steps)))} steps an epoch (commit {_git_commit()[:7]}); "
+                                 f"{'/'.join(map(str, sorted(dry_steps)))} step(s) per epoch (commit {commit}); "
                                  f"GPU: {gpu_tflops:g} TFLOP/s sustained and at least {gpu_floor_ms:g} ms per step "
                                  f"(assumed, not measured)")
     return table

@@ -41,6 +41,7 @@ def test_every_full_notebook_runs_on_the_real_formats_and_the_dry_run_gives_the_
     # the cost: every run of the real grid (every seed) that writes a checkpoint, stage by stage, timed on its
     # first seed's dry run
     monkeypatch.delenv(trainer.DRY_RUN_VARIABLE)
+    monkeypatch.setenv("MMVAE_DATA", str(tmp_path / "no data"))     # the published sizes, as `jobs cost` on a laptop
     grid = [job for job in jobs.grid("full") if job.checkpoint]
     assert all(str(jobs.status(job, "full")) == "not started" for job in grid)    # a dry run is never "trained"
     table = jobs.cost(grid, "full")

@@ -304,7 +304,7 @@ def grid_cost(profile: str, root: Path | None = None) -> str:
     by_experiment = table.assign(experiment=table["run"].str.split("/").str[0]).groupby("experiment", sort=False)
     parts = ", ".join(f"{key} {hours:,.0f}" for key, hours in by_experiment["gpu_hours"].sum().items())
     return (f"The `{profile}` grid's {table['run'].nunique()} training runs take {table['steps'].sum() / 1e6:.1f} M "
-            f"optimiser steps (the judges besides). A dry run timed each stage's step: {table['cpu_hours'].sum():,.0f} "
+            f"optimiser steps (the judges and all evaluation besides). A dry run timed each stage's step: {table['cpu_hours'].sum():,.0f} "
             f"hours on one CPU thread, an estimated **{table['gpu_hours'].sum():,.0f} GPU-hours** ({parts}). "
             f"{assumption}.")
 

@@ -134,5 +134,5 @@ def test_the_grid_s_cost_is_summed_from_the_cost_table_with_its_assumption(tmp_p
     monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
     jobs.write_cost(table, "full")
     text = report.grid_cost("full", tmp_path)
-    assert text.startswith("The `full` grid's 2 training runs take 3.5 M optimiser steps")
+    assert text.startswith("The `full` grid's 2 training runs take 3.5 M optimiser steps (the judges and all evaluation")
     assert "35 hours on one CPU thread, an estimated **6 GPU-hours** (cub 2, polymnist 3). GPU: assumed." in text

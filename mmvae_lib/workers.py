@@ -48,6 +48,16 @@ class Job:
         if self.stages:
             object.__setattr__(self, "steps", sum(steps for _, steps in self.stages))
 
+    @property
+    def expected_epochs(self) -> int:
+        """The epochs it will report: ``epochs``, or in a dry run (every stage at most
+        :data:`mmvae_lib.training.trainer.DRY_RUN_EPOCHS`) at most that many per stage."""
+        from mmvae_lib.training.trainer import DRY_RUN_EPOCHS, dry_run
+
+        if dry_run() is None:
+            return self.epochs
+        return min(self.epochs, DRY_RUN_EPOCHS * max(1, len(self.stages)))
+
     def __call__(self, on_epoch_end=None):
         return self.fn(**self.kwargs, on_epoch_end=on_epoch_end)
 
@@ -105,7 +115,7 @@ def run_jobs(jobs: Sequence[Job], *, workers: int | None = None, progress: bool 
     if workers is None:
         workers = 1 if torch.cuda.is_available() else free_cores()
     workers = max(1, min(workers, len(jobs)))
-    total = sum(job.epochs for job in jobs)
+    total = sum(job.expected_epochs for job in jobs)
     bar = tqdm(total=total, desc=f"{description} ({len(jobs)} jobs, {workers} worker(s))", unit="epoch",
                disable=not progress or not jobs, mininterval=2.0)
     results = [None] * len(jobs)
@@ -197,5 +207,5 @@ def _drain(events, bar, jobs, done_epochs) -> None:
 
 def _complete(bar, done_epochs, i, job) -> None:
     """Count a finished job's epochs that it did not report (those loaded from a checkpoint)."""
-    bar.update(max(0, job.epochs - done_epochs[i]))
-    done_epochs[i] = job.epochs
+    bar.update(max(0, job.expected_epochs - done_epochs[i]))
+    done_epochs[i] = job.expected_epochs

@@ -65,6 +65,8 @@ def test_a_dry_run_of_the_grid_gives_its_cost_and_never_counts_as_trained(tmp_pa
     monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
     grid = jobs.grid("smoke", ["jnf_toy"])
     monkeypatch.setenv(trainer.DRY_RUN_VARIABLE, "3")
+    assert [job.expected_epochs for job in grid] == [min(job.epochs, 2 * len(job.stages)) for job in grid] != [
+        job.epochs for job in grid]                    # the progress bar counts the epochs a dry run trains
     jobs.run_local(grid, workers=1, progress=False)
     assert [str(jobs.status(job, "smoke")) for job in grid] == ["trained"] * 4
     monkeypatch.delenv(trainer.DRY_RUN_VARIABLE)

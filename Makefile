@@ -63,9 +63,11 @@ book: $(STAMP)
 report: $(STAMP)
 	$(PY) -m mmvae_lib.report --profile $(PROFILE)
 
-# side-by-side speed (this project, its plain path, MultiVae when installed: pip install -e ".[bench]")
+# side-by-side speed (this project, its plain path, MultiVae when installed: pip install -e ".[bench]"), then
+# every experiment's training step beside its floor (benchmarks/step_floor.py); run it on an idle machine
 bench: $(STAMP)
 	$(PY) benchmarks/training_speed.py
+	$(PY) benchmarks/step_floor.py --profile $(PROFILE)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -77,6 +77,7 @@ class PolyMNIST:
     digits: Tensor | None = None
     corners: Tensor | None = None
     selection: str = ""
+    offsets: Tensor | None = None       # Translated PolyMNIST, offline: where each digit was placed (M, N, 2)
     _on_device: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self):
@@ -88,7 +89,7 @@ class PolyMNIST:
     @property
     def key(self) -> str:
         """Everything that determines the contents: part of checkpoint and cache names."""
-        return f"polymnist-{self.split}-{self.source['sha256'][:16]}{self.selection}"
+        return f"{self.source.get('dataset', 'polymnist')}-{self.split}-{self.source['sha256'][:16]}{self.selection}"
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -137,7 +138,8 @@ class PolyMNIST:
         return PolyMNIST(self.split, self.images[:, keep], self.labels[keep], self.source,
                          None if self.digits is None else self.digits[:, keep],
                          None if self.corners is None else self.corners[:, keep],
-                         selection=f"{self.selection}|{n} of {len(self)}, seed {seed}")
+                         selection=f"{self.selection}|{n} of {len(self)}, seed {seed}",
+                         offsets=None if self.offsets is None else self.offsets[:, keep])
 
 
 def content_sha256(images: Tensor, labels: Tensor) -> str:
@@ -162,7 +164,7 @@ def composite(digits: Tensor, background: Tensor, corners: Tensor) -> Tensor:
 
 
 def build_tuples(digit_images: Tensor, digit_labels: Tensor, backgrounds: list[Tensor],
-                 generator: torch.Generator) -> dict[str, Tensor]:
+                 generator: torch.Generator, place=None) -> dict[str, Tensor]:
     """The PolyMNIST construction on ``digit_images`` uint8 ``(N, 1, 28, 28)`` with labels ``(N,)``, one
     background ``(H_m, W_m, 3)`` per modality.
 
@@ -171,6 +173,10 @@ def build_tuples(digit_images: Tensor, digit_labels: Tensor, backgrounds: list[T
     Tuples are ordered by digit, then by position i in the permutations. Returns ``images`` uint8
     ``(M, N, 3, 28, 28)``, ``labels`` ``(N,)``, ``digits`` ``(M, N)`` (the MNIST index behind each image) and
     ``corners`` ``(M, N, 2)``.
+
+    ``place(digits, generator) -> (placed, offsets)``, if given, moves each modality's digits before they are
+    composited (Translated PolyMNIST, :mod:`mmvae_lib.experiments.polymnist.translated`), drawing from the
+    generator before that modality's corners; the result then also holds ``offsets`` ``(M, N, 2)``.
     """
     m_count = len(backgrounds)
     for m, background in enumerate(backgrounds):
@@ -187,14 +193,21 @@ def build_tuples(digit_images: Tensor, digit_labels: Tensor, backgrounds: list[T
             order[m].append(members[torch.randperm(len(members), generator=generator)])
     digits = torch.stack([torch.cat(parts) for parts in order])                          # (M, N)
     labels = torch.cat(labels)
-    images, corners = [], []
+    images, corners, offsets = [], [], []
     for m, background in enumerate(backgrounds):
+        shown = digit_images[digits[m]]
+        if place is not None:
+            shown, offset = place(shown, generator)
+            offsets.append(offset)
         h, w = background.shape[:2]
         corner = torch.stack([torch.randint(0, h - SIZE, (len(labels),), generator=generator),
                               torch.randint(0, w - SIZE, (len(labels),), generator=generator)], dim=1)
-        images.append(composite(digit_images[digits[m]], background, corner))
+        images.append(composite(shown, background, corner))
         corners.append(corner)
-    return {"images": torch.stack(images), "labels": labels, "digits": digits, "corners": torch.stack(corners)}
+    built = {"images": torch.stack(images), "labels": labels, "digits": digits, "corners": torch.stack(corners)}
+    if place is not None:
+        built["offsets"] = torch.stack(offsets)
+    return built
 
 
 def background_photographs(names=BACKGROUNDS) -> list[Tensor]:
@@ -259,9 +272,9 @@ def build_offline(split: str, *, seed: int = 0, digits: str = "auto", root=None)
 
 # --- the published archive ----------------------------------------------------------------------------------
 
-def archive_dir(root=None) -> Path | None:
-    """The archive's folder under the data directory (:data:`ARCHIVE_FOLDERS`), or None where there is none."""
-    for name in ARCHIVE_FOLDERS:
+def archive_dir(root=None, folders=ARCHIVE_FOLDERS) -> Path | None:
+    """The archive's folder under the data directory (the first of ``folders`` found), or None."""
+    for name in folders:
         if (data_dir(root) / name).is_dir():
             return data_dir(root) / name
     return None
@@ -323,30 +336,32 @@ def _decode_png(raw: bytes, where: str) -> np.ndarray:
         return np.asarray(image, dtype=np.uint8)                   # (28, 28, 3)
 
 
-def read_archive(split: str, root=None, *, sha256: str | None = None) -> PolyMNIST:
+def read_archive(split: str, root=None, *, sha256: str | None = None, folders=ARCHIVE_FOLDERS,
+                 checksum_env: str = CHECKSUM_ENV, name: str = "PolyMNIST", source: dict | None = None) -> PolyMNIST:
     """The published PolyMNIST ``split`` from the data directory (see the module docstring): structure checked,
     sha256 computed and recorded, and compared with ``sha256`` (else ``$MMVAE_POLYMNIST_SHA256_<SPLIT>``)
-    when one is given; :class:`ChecksumError` if it differs."""
+    when one is given; :class:`ChecksumError` if it differs. ``folders``, ``checksum_env``, ``name`` and
+    ``source`` (fields added to the record) read another archive of the same layout (Translated PolyMNIST)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    base = archive_dir(root)
+    base = archive_dir(root, folders)
     if base is None:
         raise FileNotFoundError(
-            f"No PolyMNIST archive under {data_dir(root)}: unzip the published PolyMNIST.zip there (a folder "
-            f"{ARCHIVE_FOLDERS[0]}/ or {ARCHIVE_FOLDERS[1]}/ holding train/ and test/ with m0..m4 of PNGs), or use "
+            f"No {name} archive under {data_dir(root)}: unzip the published archive there (a folder "
+            f"{' or '.join(f + '/' for f in folders)} holding train/ and test/ with m0..m4 of PNGs), or use "
             f"source='offline'.")
     folder = base / split
     names = archive_files(folder)
     found, images = read_split(folder, names)
-    expected = sha256 or os.environ.get(CHECKSUM_ENV.format(split=split.upper()))
+    expected = sha256 or os.environ.get(checksum_env.format(split=split.upper()))
     if expected and found != expected.strip().lower():
-        raise ChecksumError(f"the PolyMNIST {split} split in {folder} has sha256 {found}, expected {expected}: the "
+        raise ChecksumError(f"the {name} {split} split in {folder} has sha256 {found}, expected {expected}: the "
                             f"files differ from the copy the checksum was taken of")
-    labels = torch.tensor([_parse_name(name)[0] for name in names], dtype=torch.int64)
+    labels = torch.tensor([_parse_name(file)[0] for file in names], dtype=torch.int64)
     verified = "verified against the given checksum" if expected else "no checksum given to verify against"
-    source = {"kind": "real", "sha256": found, "path": str(folder), "verified": bool(expected),
-              "description": f"PolyMNIST archive ({base.name}/, sha256 {found[:12]}…, {verified})"}
-    return PolyMNIST(split, images, labels, source)
+    record = {"kind": "real", "sha256": found, "path": str(folder), "verified": bool(expected),
+              "description": f"{name} archive ({base.name}/, sha256 {found[:12]}…, {verified})", **(source or {})}
+    return PolyMNIST(split, images, labels, record)
 
 
 # --- choosing the source ---------------------------------------------------------------------------------------

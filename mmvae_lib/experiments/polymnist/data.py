@@ -245,6 +245,21 @@ def mnist_digits(split: str, source: str, root=None) -> tuple[Tensor, Tensor]:
     return read_mnist(split, root) if source == "mnist" else mnist_standin(split, seed=0)
 
 
+def cached_build(prefix: str, split: str, seed: int, source: str, root=None, place=None) -> dict:
+    """:func:`build_tuples` (with ``place``) on the ``source`` digits of ``split`` and the :data:`BACKGROUNDS`,
+    seeded ``seed + SPLIT_SEED_OFFSET[split]``, with its content's sha256; cached under ``<data>/cache/polymnist/``
+    in a file named ``prefix`` (what the construction is) and everything else that determines it."""
+    path = data_dir(root) / "cache" / "polymnist" / f"{prefix}_{split}_seed{seed}_{source}_{'-'.join(BACKGROUNDS)}.pt"
+    if path.exists():
+        return torch.load(path, weights_only=True)
+    images, labels = mnist_digits(split, source, root)
+    built = build_tuples(images, labels, background_photographs(),
+                         torch.Generator().manual_seed(seed + SPLIT_SEED_OFFSET[split]), place=place)
+    built["sha256"] = content_sha256(built["images"], built["labels"])
+    save_cache(built, path)
+    return built
+
+
 def build_offline(split: str, *, seed: int = 0, digits: str = "auto", root=None) -> PolyMNIST:
     """The offline PolyMNIST ``split``: :func:`build_tuples` on the MNIST digits (:func:`digit_source`) and
     the :data:`BACKGROUNDS`, with a generator seeded ``seed + SPLIT_SEED_OFFSET[split]``; cached in a file
@@ -252,16 +267,7 @@ def build_offline(split: str, *, seed: int = 0, digits: str = "auto", root=None)
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     source = digit_source(split, digits, root)
-    name = f"offline_v{GENERATOR_VERSION}_{split}_seed{seed}_{source}_{'-'.join(BACKGROUNDS)}.pt"
-    path = data_dir(root) / "cache" / "polymnist" / name
-    if path.exists():
-        built = torch.load(path, weights_only=True)
-    else:
-        images, labels = mnist_digits(split, source, root)
-        built = build_tuples(images, labels, background_photographs(),
-                             torch.Generator().manual_seed(seed + SPLIT_SEED_OFFSET[split]))
-        built["sha256"] = content_sha256(built["images"], built["labels"])
-        save_cache(built, path)
+    built = cached_build(f"offline_v{GENERATOR_VERSION}", split, seed, source, root)
     words = DIGIT_WORDS[source]
     record = {"kind": "offline", "sha256": built["sha256"], "backgrounds": list(BACKGROUNDS), "digits": words,
               "seed": seed, "generator_version": GENERATOR_VERSION,

@@ -30,11 +30,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from mmvae_lib.experiments.polymnist.data import (BACKGROUNDS, DIGIT_WORDS, SIZE, SOURCES, SPLIT_SEED_OFFSET,
-                                                  SPLITS, PolyMNIST, archive_dir, background_photographs,
-                                                  build_tuples, content_sha256, digit_source, mnist_digits,
-                                                  read_archive)
-from mmvae_lib.paths import data_dir, save_cache
+from mmvae_lib.experiments.polymnist.data import (BACKGROUNDS, DIGIT_WORDS, SIZE, SOURCES, SPLITS, PolyMNIST,
+                                                  archive_dir, cached_build, digit_source, read_archive)
 
 SCALE = 0.75                 # the digit's side after downscaling: 21 of 28 pixels
 MAX_OFFSET = 6               # the offsets (row, column) are uniform in {0, ..., MAX_OFFSET}
@@ -88,17 +85,8 @@ def build_offline(split: str, *, seed: int = 0, digits: str = "auto", root=None)
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     source = digit_source(split, digits, root)
-    name = (f"translated_v{GENERATOR_VERSION}_scale{SCALE:g}_offset{MAX_OFFSET}_{split}_seed{seed}_{source}_"
-            f"{'-'.join(BACKGROUNDS)}.pt")
-    path = data_dir(root) / "cache" / "polymnist" / name
-    if path.exists():
-        built = torch.load(path, weights_only=True)
-    else:
-        images, labels = mnist_digits(split, source, root)
-        built = build_tuples(images, labels, background_photographs(),
-                             torch.Generator().manual_seed(seed + SPLIT_SEED_OFFSET[split]), place=translate)
-        built["sha256"] = content_sha256(built["images"], built["labels"])
-        save_cache(built, path)
+    built = cached_build(f"translated_v{GENERATOR_VERSION}_scale{SCALE:g}_offset{MAX_OFFSET}", split, seed, source,
+                         root, place=translate)
     words = DIGIT_WORDS[source]
     record = {**_record("offline"), "sha256": built["sha256"], "backgrounds": list(BACKGROUNDS), "digits": words,
               "seed": seed, "generator_version": GENERATOR_VERSION,

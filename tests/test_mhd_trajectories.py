@@ -44,3 +44,21 @@ def test_a_trace_is_100_x_then_100_y_and_normalises_to_the_unit_interval(digits)
     assert np.array_equal(traces[0, :100], walk[:, 1]) and np.array_equal(traces[0, 100:], walk[:, 0])
     normalised, constants = tr.normalise(traces)
     assert normalised.min() == 0.0 and normalised.max() == 1.0 and constants["max"] > constants["min"]
+
+
+def test_an_image_is_the_pen_path_drawn_at_the_width_asked():
+    line = np.concatenate([np.linspace(4, 23, 100), np.full(100, 14.0)])      # x from 4 to 23 on row 14
+    thin, thick = tr.render(line, 1.0), tr.render(line, 3.0)
+    assert thin.shape == (28, 28) and thin.dtype == np.float32 and thin.min() == 0.0 and 0.9 < thin.max() <= 1.0
+    rows, cols = np.nonzero(thin > 0)
+    assert rows.min() >= 13 and rows.max() <= 15 and cols.min() >= 3 and cols.max() <= 24
+    assert thick.sum() > 2.5 * thin.sum()                     # ink grows with the width
+    assert not thin[:, :3].any() and not thin[:12].any()      # nothing drawn off the path
+
+
+def test_a_digit_s_image_drawn_from_its_trace_covers_the_digit(digits):
+    """The trace drawn back lies on the digit: most of its ink is where the digit's own pixels are."""
+    for image in digits[0][:10]:
+        drawn = tr.render(tr.trace(image), 2.0)
+        on_digit = drawn[np.asarray(image) > 64].sum() / drawn.sum()
+        assert on_digit > 0.5

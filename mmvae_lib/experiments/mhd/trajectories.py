@@ -86,3 +86,27 @@ def normalise(trajectories: np.ndarray, low: float | None = None, high: float | 
     low = float(trajectories.min()) if low is None else low
     high = float(trajectories.max()) if high is None else high
     return (trajectories - low) / (high - low), {"min": low, "max": high}
+
+
+SUPERSAMPLE = 4              # images are drawn this many times larger, then averaged down (antialiasing)
+
+
+def render(trajectory: np.ndarray, width: float, size: int = 28) -> np.ndarray:
+    """An image of a trajectory as MHD stores one (``points`` x then ``points`` y, in pixels of a ``size`` ×
+    ``size`` image): the pen's path drawn as a polyline ``width`` pixels wide, white on black, antialiased
+    (drawn :data:`SUPERSAMPLE` times larger with round joints, then averaged down). Returns float32
+    ``(size, size)`` in [0, 1]. As MHD renders its images from its trajectories; the width is varied by the
+    caller."""
+    from PIL import Image, ImageDraw
+
+    half = len(trajectory) // 2
+    s = SUPERSAMPLE
+    points = [((x + 0.5) * s, (y + 0.5) * s) for x, y in zip(trajectory[:half], trajectory[half:], strict=True)]
+    canvas = Image.new("L", (size * s, size * s), 0)
+    pen = max(1, round(width * s))
+    draw = ImageDraw.Draw(canvas)
+    draw.line(points, fill=255, width=pen, joint="curve")
+    for x, y in (points[0], points[-1]):                      # round caps
+        draw.ellipse([x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2], fill=255)
+    small = canvas.resize((size, size), Image.Resampling.BOX)
+    return np.asarray(small, dtype=np.float32) / 255.0

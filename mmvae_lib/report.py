@@ -275,7 +275,30 @@ def blocks(profile: str, root: Path | None = None) -> dict[str, str]:
     out["costs"] = costs(manifest) + "\n"
     out["grid-cost"] = grid_cost("full", root) + "\n"
     out["bf16"] = bf16_table() + "\n"
+    out["step-floor"] = step_floor_table() + "\n"
     return out
+
+
+STEP_FLOOR_RESULTS = REPO_ROOT / "benchmarks" / "results" / "step_floor_cpu.csv"
+STEP_FLOOR_TARGET = 1.1    # issue 25: a step within 1.1x of its networks' floor
+
+
+def step_floor_table(path: Path = STEP_FLOOR_RESULTS) -> str:
+    """Each experiment's training step beside its floor, from ``benchmarks/step_floor.py``'s table."""
+    if not path.exists():
+        return ("(no measurement: run `python benchmarks/step_floor.py --profile cpu "
+                "--out benchmarks/results/step_floor_cpu.csv` on an idle machine)")
+    table = pd.read_csv(path)
+    above = table[table["step_over_floor"] > STEP_FLOOR_TARGET]
+    lines = [f"Measured on {table['machine'][0].removeprefix('cpu: ')} (medians of 5 steps, `cpu` recipes; "
+             f"{len(table) - len(above)} of {len(table)} steps within {STEP_FLOOR_TARGET}x of their floor):", "",
+             "| case | batch | K | step (ms) | floor (ms) | step / floor | GFLOP per step | GFLOP/s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        ratio = f"**{r.step_over_floor:.2f}**" if r.step_over_floor > STEP_FLOOR_TARGET else f"{r.step_over_floor:.2f}"
+        lines.append(f"| {r.case} | {r.batch} | {r.k} | {r.step_ms:,.1f} | {r.floor_ms:,.1f} | {ratio} | "
+                     f"{r.gflop_per_step:.2f} | {r.gflop_per_s:.1f} |")
+    return "\n".join(lines)
 
 
 BF16_RESULTS = REPO_ROOT / "benchmarks" / "results" / "bf16_bounds.csv"

@@ -142,3 +142,15 @@ def test_the_grid_s_cost_is_summed_from_the_cost_table_with_its_assumption(tmp_p
     text = report.grid_cost("full", tmp_path)
     assert text.startswith("The `full` grid's 2 training runs take 3.5 M optimiser steps (the judges and all evaluation")
     assert "35 hours on one CPU thread, an estimated **6 GPU-hours** (cub 2, polymnist 3). GPU: assumed." in text
+
+
+def test_the_step_floor_table_marks_the_steps_above_the_target(tmp_path):
+    path = tmp_path / "floor.csv"
+    pd.DataFrame({"case": ["fast", "slow"], "batch": [128, 32], "k": [1, 30], "step_ms": [100.0, 1234.5],
+                  "floor_ms": [95.0, 1000.0], "step_over_floor": [100 / 95, 1.2345], "gflop_per_step": [1.0, 2.0],
+                  "gflop_per_s": [10.0, 1.6], "machine": "cpu: Some CPU, 1 threads"}).to_csv(path, index=False)
+    lines = report.step_floor_table(path).splitlines()
+    assert lines[0].startswith("Measured on Some CPU, 1 threads") and "1 of 2 steps within 1.1x" in lines[0]
+    assert lines[4] == "| fast | 128 | 1 | 100.0 | 95.0 | 1.05 | 1.00 | 10.0 |"
+    assert lines[5] == "| slow | 32 | 30 | 1,234.5 | 1,000.0 | **1.23** | 2.00 | 1.6 |"
+    assert "no measurement" in report.step_floor_table(tmp_path / "absent.csv")

@@ -72,3 +72,15 @@ def test_standard_fid_without_torch_fidelity_says_how_to_install_it(tmp_path, mo
                         lambda name, *a: None if name == "torch_fidelity" else real_find_spec(name, *a))
     with pytest.raises(ModuleNotFoundError, match=r"pip install -e '\.\[fid\]'"):
         frechet.inception_metric(weights, sha256=file_digest(weights))
+
+
+def test_the_frechet_distance_of_features_matches_its_closed_form():
+    """Gaussians N(0, I) and N(1, 4 I) in three dimensions: ‖μ‖² = 3, tr(I + 4I − 2·2I) = 3, so 6."""
+    from mmvae_lib.metrics.frechet import frechet_distance
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(40_000, 3, generator=g), torch.randn(40_000, 3, generator=g) * 2 + 1
+    assert frechet_distance(a, b) == pytest.approx(6.0, abs=0.1)
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError, match="two sets"):
+        frechet_distance(a, b[:, :2])

@@ -25,6 +25,7 @@ import importlib.util
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -113,3 +114,23 @@ class FrechetDistance:
         for start in range(0, len(generated), self.batch_size):
             self.metric.update(to_uint8(generated[start:start + self.batch_size]).to(self.device), real=False)
         return float(self.metric.compute())
+
+
+def frechet_distance(real: Tensor, generated: Tensor) -> float:
+    """The Fréchet distance between Gaussians fitted to two sets of features ``(N, F)`` (the module docstring's
+    equation), in float64, with scipy's matrix square root; for data that are not images (MHD's trajectories and
+    sounds), whose features :class:`FrechetDistance`'s 8-bit rounding would distort."""
+    import warnings
+
+    from scipy import linalg
+
+    a, b = real.detach().double().cpu().numpy(), generated.detach().double().cpu().numpy()
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
+        raise ValueError(f"frechet_distance needs two sets of at least 2 feature vectors of one size, got "
+                         f"{tuple(real.shape)} and {tuple(generated.shape)}")
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.atleast_2d(np.cov(a, rowvar=False)), np.atleast_2d(np.cov(b, rowvar=False))
+    with warnings.catch_warnings():      # a singular product (fewer items than features) has a square root still
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        root = linalg.sqrtm(cov_a @ cov_b).real              # (Σ_real Σ_gen)^{1/2}; an imaginary part is round-off
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2.0 * root))

@@ -30,6 +30,7 @@ from mmvae_lib.datasets import TensorDataset
 from mmvae_lib.paths import data_dir, file_digest
 
 SPLITS = ("train", "test")
+SOURCES = ("auto", "real", "offline")
 FOLDERS = ("MHD", ".")
 MODALITIES = ("image", "trajectory", "sound")
 TRAJECTORY_POINTS = 100
@@ -56,6 +57,16 @@ class MHD:
     @property
     def description(self) -> str:
         return f"{self.source['description']}; {self.split}: {len(self):,} items"
+
+    def take(self, n: int, seed: int = 0) -> "MHD":
+        """At most ``n`` items: all of them when there are no more, else a subset drawn with ``seed`` (in the
+        data's order)."""
+        if n >= len(self):
+            return self
+        keep = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n].sort().values
+        data = TensorDataset([x[keep] for x in self.data.modalities], key=f"{self.data.key}-take{n}-s{seed}",
+                             labels=self.labels[keep], names=self.data.names)
+        return MHD(self.split, data, self.normalisation, self.source)
 
 
 def unstack_sounds(sounds: Tensor) -> Tensor:
@@ -123,6 +134,29 @@ def read_mhd(split: str, root=None) -> MHD:
     data = TensorDataset([images.float(), trajectories.float(), unstack_sounds(sounds.float())],
                          key=f"mhd-{split}-{digest[:16]}", labels=labels, names=list(MODALITIES))
     return MHD(split, data, {"trajectory": traj_norm, "sound": sound_norm}, source)
+
+
+def load_mhd(split: str, *, source: str = "auto", digits: str = "auto", seed: int = 0, root=None,
+             verbose: bool = False) -> MHD:
+    """MHD's ``split`` from ``source``: ``"real"`` (:func:`read_mhd`), ``"offline"`` (the synthetic-speech
+    stand-in, :func:`mmvae_lib.experiments.mhd.offline.build_offline` with ``digits`` and ``seed``) or
+    ``"auto"`` (the real files where they are, else the stand-in, saying so)."""
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    if source == "real" or (source == "auto" and _real_files_present(root)):
+        return read_mhd(split, root)
+    from mmvae_lib.experiments.mhd import offline
+
+    if source == "auto" and verbose:
+        print(f"No mhd_{split}.pt under {data_dir(root) / 'MHD'}: using the {offline.NAME}")
+    return offline.build_offline(split, seed=seed, digits=digits, root=root)
+
+
+def _real_files_present(root=None) -> bool:
+    try:
+        return all(mhd_file(split, root).exists() for split in SPLITS)
+    except FileNotFoundError:
+        return False
 
 
 def _plain(value):

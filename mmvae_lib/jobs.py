@@ -38,6 +38,8 @@ EXPERIMENTS = {
     "jnf_toy": ("mmvae_lib.experiments.toy_shapes.experiment", "11"),
     "jnf_mnist_svhn": ("mmvae_lib.experiments.mnist_svhn.jnf", "12"),
     "jnf_polymnist": ("mmvae_lib.experiments.polymnist.jnf", "13"),
+    "mhd": ("mmvae_lib.experiments.mhd.experiment", "15"),
+    "jnf_mhd": ("mmvae_lib.experiments.mhd.jnf", "15"),
 }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from conftest import write_mnist_svhn
 from test_cub_data import write_cub
+from test_mhd_data import write_mhd
 from test_polymnist_data import write_archive
 
 __all__ = ["write_all", "write_mnist_svhn", "write_resnet_weights"]
@@ -37,4 +38,7 @@ def write_all(root: Path) -> Path:
     # dimensions (its canonical correlations need a covariance of full rank)
     write_archive(root, tuples=[(i, label) for i in range(4) for label in range(10)])
     write_resnet_weights(root / "weights" / PAPER_WEIGHTS)
+    # MHD: more distinct items than JNF-DCCA's 20 embedding dimensions, as above
+    for seed, split in enumerate(("train", "test")):
+        write_mhd(root, split, n=40, seed=seed)
     return root

@@ -1,4 +1,4 @@
-"""The ``full`` profile's JNF models (notebooks 11-13) at their full sizes, on the CPU.
+"""The ``full`` profile's JNF models (notebooks 11-13 and 15) at their full sizes, on the CPU.
 
 No GPU and no real data reach this project's machines, so the full profile's runs cannot be made here; what
 can be checked is that its settings fit together before a user spends GPU hours on them. For each experiment,
@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from mmvae_lib.datasets import TensorDataset
+from mmvae_lib.experiments.mhd import jnf as mhd_jnf
 from mmvae_lib.experiments.mnist_svhn import jnf as mnist_svhn_jnf
 from mmvae_lib.experiments.polymnist import jnf as polymnist_jnf
 from mmvae_lib.experiments.toy_shapes import experiment as toy
@@ -36,6 +37,8 @@ def _data(name):
         return shapes(N, seed=0)[0]
     if name == "mnist_svhn":
         return TensorDataset(_random_images([(1, 28, 28), (3, 32, 32)]), key="random mnist-svhn shapes")
+    if name == "mhd":
+        return TensorDataset(_random_images([(1, 28, 28), (200,), (1, 32, 128)]), key="random mhd shapes")
     return TensorDataset(_random_images([(3, 28, 28)] * 5), key="random polymnist shapes")
 
 
@@ -43,6 +46,7 @@ EXPERIMENTS = {   # name → (the experiment's module, its section of the full p
     "toy": (toy, get_profile("full").jnf_toy),
     "mnist_svhn": (mnist_svhn_jnf, get_profile("full").jnf_mnist_svhn),
     "polymnist": (polymnist_jnf, get_profile("full").jnf_polymnist),
+    "mhd": (mhd_jnf, get_profile("full").jnf_mhd),
 }
 
 

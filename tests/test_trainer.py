@@ -306,3 +306,20 @@ def test_a_dry_run_steps_at_the_full_batch_size_and_counts_each_stage_s_flops(tm
     seen.clear()
     history = train(model, stages[:1], data, tmp_path / "real", progress=False)     # a real run: the data as it is
     assert "flops_per_step" not in history[0] and sum(seen) == 2 * len(data)
+
+
+def test_a_frozen_part_keeps_its_batch_norm_statistics_and_a_trained_one_updates_them(tmp_path, one_thread):
+    """A stage that trains only the MHD image decoder: the frozen encoders' batch-norm statistics stay as they were
+    (they run in evaluation mode), the trained decoder's move."""
+    from mmvae_lib.experiments.mhd.networks import build_model
+
+    model = build_model("mopoe", 0, 4, (4, 4, 4, 4))
+    g = torch.Generator().manual_seed(0)
+    data = TensorDataset([torch.rand(32, 1, 28, 28, generator=g), torch.rand(32, 200, generator=g),
+                          torch.rand(32, 1, 32, 128, generator=g)], key="random mhd")
+    frozen = {k: v.clone() for k, v in model.encoders.state_dict().items() if "running" in k}
+    trained = {k: v.clone() for k, v in model.decoders[0].state_dict().items() if "running" in k}
+    train(model, Stage("decoder", "moe_elbo_linear", epochs=1, batch_size=16, update=("decoders.0",)), data,
+          tmp_path / "bn", progress=False)
+    assert frozen and all(torch.equal(model.encoders.state_dict()[k], v) for k, v in frozen.items())
+    assert trained and not all(torch.equal(model.decoders[0].state_dict()[k], v) for k, v in trained.items())

@@ -267,6 +267,18 @@ def _updated_parameters(model: nn.Module, stage: Stage) -> list[nn.Parameter]:
     return chosen
 
 
+def _train_mode(model: nn.Module) -> None:
+    """``model`` in training mode, except the parts this stage freezes (every module with parameters, none of
+    them trained): those in evaluation mode, so that a frozen part stays the function it was. Batch norm in
+    training mode would otherwise renormalise with each batch and overwrite its running statistics (JNF's second
+    stage reads its frozen joint encoder on every step), and dropout would draw."""
+    model.train()
+    for module in model.modules():
+        parameters = list(module.parameters())
+        if parameters and not any(p.requires_grad for p in parameters):
+            module.eval()
+
+
 def retrain_token() -> str | None:
     """``$MMVAE_RETRAIN`` when it asks for retraining (set, and not 0), else ``None``."""
     value = os.environ.get(RETRAIN_VARIABLE, "").strip()
@@ -412,7 +424,7 @@ def _run_stage(model, stage, data, optimiser, saver, partial, device, progress, 
     steps_done = sum(h["steps"] for h in done)
     n_batches = math.ceil(len(data) / stage.batch_size) if dry_run() is None else dry_run()
     for stage_epoch in range(len(done), stage.epochs):
-        model.train()
+        _train_mode(model)
         total, count, skip, earlier = 0.0, 0, 0, 0.0
         if partial is not None:             # resuming inside this epoch: its order, then past the steps done
             data_gen.set_state(partial["data_gen_epoch_start"])

@@ -17,7 +17,8 @@ from torch import Tensor
 
 from mmvae_lib.experiments.mhd.data import MODALITIES
 from mmvae_lib.experiments.mhd.experiment import DISPLAY_NAMES, settings
-from mmvae_lib.experiments.polymnist.results import column, generate_from, observed_subsets
+from mmvae_lib.experiments.polymnist.results import (column, generate_from, observed_subsets, per_seed,  # noqa: F401
+                                                     seeds_by_model)  # noqa: F401  (the same tables as PolyMNIST's)
 from mmvae_lib.metrics import coherence
 from mmvae_lib.metrics.batching import batches
 from mmvae_lib.metrics.frechet import frechet_distance
@@ -64,4 +65,41 @@ def frechet_results(profile: Profile | str, runs: dict, xs: list[Tensor], judges
                 frechet_distance(real[m], features(judges[m], generated)))
             out.setdefault((label, f"FD {modality} unconditional"), []).append(
                 frechet_distance(real[m], features(judges[m], prior[m])))
+    return out
+
+
+def item_figure(mhd, per_digit: int = 1):
+    """``per_digit`` items of each digit as MHD's three modalities: the image, the trajectory drawn as a pen path
+    (x then y, image rows downwards), the sound's mel spectrogram (mel bands upwards, frames to the right)."""
+    import matplotlib.pyplot as plt
+
+    image, trajectory, sound = mhd.data.modalities
+    picks = [int(i) for c in range(10) for i in torch.nonzero(mhd.labels == c).flatten()[:per_digit]]
+    fig, axes = plt.subplots(3, len(picks), figsize=(1.1 * len(picks), 3.6), squeeze=False)
+    for col, i in enumerate(picks):
+        axes[0][col].imshow(image[i, 0], cmap="gray", vmin=0, vmax=1)
+        half = trajectory.shape[1] // 2
+        axes[1][col].plot(trajectory[i, :half], trajectory[i, half:], lw=1)
+        axes[1][col].set_xlim(0, 1)
+        axes[1][col].set_ylim(1, 0)
+        axes[2][col].imshow(sound[i, 0].T, origin="lower", aspect="auto", cmap="magma")
+        axes[0][col].set_title(str(int(mhd.labels[i])), fontsize=8)
+        for row in range(3):
+            axes[row][col].set_xticks([])
+            axes[row][col].set_yticks([])
+    for row, name in enumerate(MODALITIES):
+        axes[row][0].set_ylabel(name, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def nearest_neighbour_accuracy(train, test, k: int = 5) -> dict[str, float]:
+    """How separable each modality's digits are on their own: a k-nearest-neighbour classifier on the raw
+    values (scikit-learn), fitted on ``train``, its accuracy (%) on ``test``."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    out = {}
+    for name, a, b in zip(MODALITIES, train.data.modalities, test.data.modalities, strict=True):
+        knn = KNeighborsClassifier(k).fit(a.flatten(1).numpy(), train.labels.numpy())
+        out[name] = 100 * float((knn.predict(b.flatten(1).numpy()) == test.labels.numpy()).mean())
     return out

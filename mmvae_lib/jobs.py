@@ -39,6 +39,8 @@ EXPERIMENTS = {
     "jnf_mnist_svhn": ("mmvae_lib.experiments.mnist_svhn.jnf", "12"),
     "jnf_polymnist": ("mmvae_lib.experiments.polymnist.jnf", "13"),
     "mhd": ("mmvae_lib.experiments.mhd.experiment", "15"),
+    "translated_polymnist": ("mmvae_lib.experiments.polymnist.translated_models", "16"),
+    "jnf_translated_polymnist": ("mmvae_lib.experiments.polymnist.translated_jnf", "16"),
     "jnf_mhd": ("mmvae_lib.experiments.mhd.jnf", "15"),
 }
 

@@ -204,3 +204,38 @@ def test_each_model_trains_one_epoch_and_is_loaded_from_its_checkpoint(name, tmp
     again, history_again = experiment._fit(profile, name, 0, train_data=data)
     assert history_again == history
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
+
+
+def test_translated_polymnist_has_its_own_section_checkpoints_judges_and_job_keys():
+    from mmvae_lib.experiments.polymnist import translated_jnf, translated_models
+
+    full = get_profile("full")
+    assert translated_models.settings("full") == full.polymnist == full.translated_polymnist  # the same budget
+    assert translated_jnf.settings("cpu") == get_profile("cpu").jnf_polymnist
+    assert translated_jnf.CHECKPOINTS == "jnf_translated_polymnist" and translated_jnf.jnf_model is not None
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        experiment.settings("cpu", "rotated")
+    data = _tiny_data()
+    assert classifiers.cache_path(0, data, epochs=2, seed=0, cache_dir="c").name.startswith("polymnist_clf_m0_")
+    assert classifiers.cache_path(0, data, epochs=2, seed=0, cache_dir="c",
+                                  architecture="resnet").name.startswith("polymnist_clf_resnet_m0_")
+    judge = classifiers.TranslatedClassifier(seed=0)
+    images = torch.rand(6, 3, 28, 28)
+    assert judge(images).shape == (6, 10) and classifiers.PenultimateFeatures(judge)(images).shape == (6, 64)
+    with pytest.raises(ValueError, match="architecture must be one of"):
+        classifiers.digit_classifier(0, data, epochs=1, cache_dir=None, architecture="vit")
+
+
+def test_the_coherence_drop_is_before_minus_after_per_size_and_on_average(tmp_path):
+    before = {("MMVAE", results.column(n)): [50.0, 52.0] for n in (1, 2, 3, 4)} | {("JNF", "|S| = 1"): [60.0],
+              ("JNF", "|S| = 2"): [61.0], ("JNF", "|S| = 3"): [62.0], ("JNF", "|S| = 4"): [63.0]}
+    after = {("MMVAE", results.column(n)): [40.0] for n in (1, 2, 3, 4)} | {
+        ("JNF", results.column(n)): [58.0] for n in (1, 2, 3, 4)} | {("MoPoE", "|S| = 1"): [30.0]}
+    drop = results.coherence_drop(before, after).set_index("model")
+    assert list(drop.index) == ["MMVAE", "JNF"]                    # MoPoE has no PolyMNIST values
+    assert drop.loc["MMVAE", "drop |S| = 1"] == pytest.approx(11.0) and drop.loc["MMVAE", "mean drop"] == pytest.approx(11.0)
+    assert drop.loc["JNF", "mean drop"] == pytest.approx((2 + 3 + 4 + 5) / 4)
+    pd.DataFrame({"row": ["JNF", "JNF"], "column": ["|S| = 1", "joint"], "value": [61.5, 3.0]}).to_csv(
+        tmp_path / "t.csv", index=False)
+    assert results.coherence_of_table(tmp_path / "t.csv") == {("JNF", "|S| = 1"): [61.5]}
+    assert results.coherence_of_table(tmp_path / "absent.csv") is None

@@ -161,3 +161,36 @@ def conditional_panels(model, xs: list[Tensor], name: str, generator: torch.Gene
         panels[f"{name}: observed m{subset[0]}..m{subset[-1]}" if size > 1 else f"{name}: observed m{subset[0]}"] = \
             torch.cat(rows)
     return panels
+
+
+def coherence_drop(before: dict, after: dict, sizes=SIZES) -> pd.DataFrame:
+    """How much coherence each model loses from one dataset to another (Translated PolyMNIST against PolyMNIST,
+    the same budget): ``before`` and ``after`` ``{(model, column): [per seed]}``; one row per model present in
+    both, with the mean coherence before and after and the drop (points) at each |S| in ``sizes``, and the mean
+    drop over them."""
+    def mean(values):
+        return sum(values) / len(values)
+
+    models = [m for m in dict.fromkeys(model for model, _ in after) if any(k[0] == m for k in before)]
+    rows = []
+    for model in models:
+        row = {"model": model}
+        for size in sizes:
+            b, a = mean(before[(model, column(size))]), mean(after[(model, column(size))])
+            row |= {f"before {column(size)}": b, f"after {column(size)}": a, f"drop {column(size)}": b - a}
+        row["mean drop"] = mean([row[f"drop {column(size)}"] for size in sizes])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def coherence_of_table(path) -> dict | None:
+    """The micro coherence per (model, ``|S| = n``) of a saved coherence table (notebook 13's), as one-value
+    lists, or ``None`` where the file is not there."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        return None
+    table = pd.read_csv(path)
+    rows = table[table["column"].str.fullmatch(r"\|S\| = \d+")]
+    return {(r.row, r.column): [float(r.value)] for r in rows.itertuples()}

@@ -326,10 +326,23 @@ def grid_cost(profile: str, root: Path | None = None) -> str:
                 f"cost`, after a dry run).")
     by_experiment = table.assign(experiment=table["run"].str.split("/").str[0]).groupby("experiment", sort=False)
     parts = ", ".join(f"{key} {hours:,.0f}" for key, hours in by_experiment["gpu_hours"].sum().items())
-    return (f"The `{profile}` grid's {table['run'].nunique()} training runs take {table['steps'].sum() / 1e6:.1f} M "
+    text = (f"The `{profile}` grid's {table['run'].nunique()} training runs take {table['steps'].sum() / 1e6:.1f} M "
             f"optimiser steps (the judges and all evaluation besides). A dry run timed each stage's step: {table['cpu_hours'].sum():,.0f} "
             f"hours on one CPU thread, an estimated **{table['gpu_hours'].sum():,.0f} GPU-hours** ({parts}). "
             f"{assumption}.")
+    missing = untimed_experiments(profile, table)
+    if missing:
+        text += (f" Not in this table, added to the grid since it was timed: {', '.join(missing)} (`python -m "
+                 f"mmvae_lib.jobs cost` after a dry run times them).")
+    return text
+
+
+def untimed_experiments(profile: str, table: pd.DataFrame) -> list[str]:
+    """The experiments of the profile's grid with checkpointed runs of which the cost table has none."""
+    from mmvae_lib import jobs
+
+    keys = {job.key.split("/")[0] for job in jobs.grid(profile) if job.checkpoint}
+    return sorted(keys - set(table["run"].str.split("/").str[0]))
 
 
 def costs(manifest: dict) -> str:

@@ -37,6 +37,8 @@ def write_all(root: Path) -> Path:
     # four tuples of each digit: every digit present, and more distinct items than JNF-DCCA's 10 embedding
     # dimensions (its canonical correlations need a covariance of full rank)
     write_archive(root, tuples=[(i, label) for i in range(4) for label in range(10)])
+    write_archive(root, folder="Translated_MMNIST_scale_75_translated_True",
+                  tuples=[(i, label) for i in range(4) for label in range(10)])
     write_resnet_weights(root / "weights" / PAPER_WEIGHTS)
     # MHD: more distinct items than JNF-DCCA's 20 embedding dimensions, as above
     for seed, split in enumerate(("train", "test")):

@@ -28,7 +28,7 @@ def test_every_full_notebook_runs_on_the_real_formats_and_the_dry_run_gives_the_
     assert set(manifest["wall_time_s"]) == {b.name for b in paper.notebooks()}
     assert manifest["dry_run"].startswith("DRY RUN")
     settings = manifest["settings"]
-    assert [settings[key]["source"] for key in ("mnist_svhn", "cub", "polymnist", "mhd")] == ["real"] * 4
+    assert [settings[key]["source"] for key in ("mnist_svhn", "cub", "polymnist", "translated_polymnist", "mhd")] == ["real"] * 5
     assert settings["mnist_svhn"]["llik_k"] < 1_000 and settings["mnist_svhn"]["dm"] == 20   # evaluation shrunk only
 
     out = tmp_path / "outputs" / "full"
@@ -36,7 +36,7 @@ def test_every_full_notebook_runs_on_the_real_formats_and_the_dry_run_gives_the_
     assert described and all(d["dry_run"] == {"epochs": 2, "steps_per_epoch": DRY_RUN_STEPS} for d in described)
     for table in ("05_table1_latent_accuracy", "06_table3_likelihoods", "08_table4_cub_correlation",
                   "10_polymnist_coherence_vs_subsets", "12_coherence", "13_polymnist_jnf_coherence_vs_subsets",
-                  "15_mhd_coherence"):
+                  "15_mhd_coherence", "16_translated_polymnist_coherence_vs_subsets"):
         assert pd.read_csv(out / "tables" / f"{table}.csv")["run"].str.startswith("DRY RUN").all(), table
 
     # the cost: every run of the real grid (every seed) that writes a checkpoint, stage by stage, timed on its

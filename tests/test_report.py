@@ -142,6 +142,9 @@ def test_the_grid_s_cost_is_summed_from_the_cost_table_with_its_assumption(tmp_p
     text = report.grid_cost("full", tmp_path)
     assert text.startswith("The `full` grid's 2 training runs take 3.5 M optimiser steps (the judges and all evaluation")
     assert "35 hours on one CPU thread, an estimated **6 GPU-hours** (cub 2, polymnist 3). GPU: assumed." in text
+    untimed = "Not in this table, added to the grid since it was timed: " + ", ".join(sorted(
+        set(jobs.EXPERIMENTS) - {"cub", "polymnist"}))
+    assert untimed in text          # every experiment of the grid with no row in the table is named
 
 
 def test_the_step_floor_table_marks_the_steps_above_the_target(tmp_path):

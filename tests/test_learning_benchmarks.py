@@ -123,3 +123,15 @@ def test_jnf_prior_division_sets_the_three_targets_side_by_side(outputs):
     by_model = {m: {r["coherence (%) by |S|"]["1"] for r in rows if r["model"] == m} for m in ("JNF", "JNF-DCCA")}
     assert all(len(v) == 1 for v in by_model.values())
     assert json.loads((outputs / "division.json").read_text())["rows"] == rows
+
+
+def test_mhd_learning_curve_reads_coherence_given_one_and_two_and_own_reconstructions(outputs):
+    script = _script("mhd_learning")
+    written = outputs / "curve.json"
+    log = script.main(["--model", "mopoe", "--profile", "smoke", "--minutes", "0.05", "--every", "2", "--test", "40",
+                       "--json", str(written)])
+    assert log and [row["step"] for row in log] == list(range(2, 2 * len(log) + 1, 2))
+    for row in log:
+        assert list(row["coherence"]) == ["1", "2"] and all(0 <= v <= 1 for v in row["coherence"].values())
+        assert 0 <= row["own"] <= 1
+    assert json.loads(written.read_text())["readings"] == log

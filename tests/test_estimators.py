@@ -125,3 +125,40 @@ def test_moe_elbo_linear_beta_weighs_only_the_kl_part():
     no_kl = estimators.moe_elbo_linear(model, XS, 5, _gen(4), beta=0.0)
     torch.testing.assert_close(no_kl.surrogate, bounds.elbo(weights.log_lik)[0])
     torch.testing.assert_close(no_kl.bound, plain.bound)
+
+
+@pytest.mark.parametrize("name, per_expert, expert_weight", [("dreg", True, 1.0), ("moe_dreg", False, 1.0),
+                                                             ("moe_dreg_looser", True, 0.5)])
+def test_the_official_codes_gradient_carries_one_factor_of_the_weights_along_the_path(name, per_expert, expert_weight):
+    """Derived here by the chain rule, apart from the estimators: with ∂ log w / ∂z at each sample (q's parameters
+    detached), the encoder gradient of the official code's surrogate is Σ w̃ ∂ log w/∂z · ∂z/∂φ and DReG's
+    Σ w̃² ∂ log w/∂z · ∂z/∂φ (each expert's terms weighted by ``expert_weight``: 1/M for eq. 3's mean over
+    modalities). The two differ where w̃ is not one-hot; their decoder gradients are the same."""
+    model = LG.vae(0, loc_shift=0.3, scale_factor=1.5) if name == "dreg" else LG.mmvae(loc_shift=0.3)
+    x = [XS[0][:6]] if name == "dreg" else [m[:6] for m in XS]
+    k = 8
+    encoder = [p for n, p in model.named_parameters() if n.startswith("encoders")]
+    decoder = [p for n, p in model.named_parameters() if n.startswith("decoders")]
+
+    z = model.posterior(x).rsample(k, _gen(1))                                        # (S, K, B, D), on φ's graph
+    leaf = z.detach().requires_grad_()
+    log_w = model.log_joint(leaf, x, list(range(len(x)))) - model.posterior(x).detach().log_prob(leaf)  # (S, K, B)
+    (per_sample,) = torch.autograd.grad(log_w.sum(), leaf)        # each log w depends on its own z only
+    w = (torch.softmax(log_w, 1) if per_expert else torch.softmax(log_w.flatten(0, 1), 0).view_as(log_w)).detach()
+    derived = {power: torch.autograd.grad(z, encoder, grad_outputs=expert_weight * (w ** power)[..., None] * per_sample,
+                                          retain_graph=True) for power in (1, 2)}
+
+    def gradients(objective):
+        surrogate = OBJECTIVES[objective](model, x, k, _gen(1)).surrogate.sum()
+        return torch.autograd.grad(surrogate, encoder + decoder)
+
+    official, published = gradients(f"{name}_official"), gradients(name)
+    n = len(encoder)
+    for got, want in zip(official[:n], derived[1], strict=True):
+        torch.testing.assert_close(got, want)
+    for got, want in zip(published[:n], derived[2], strict=True):
+        torch.testing.assert_close(got, want)
+    assert not all(torch.allclose(a, b) for a, b in zip(official[:n], published[:n]))    # w̃ is not one-hot here
+    assert ((w > 0.01) & (w < 0.99)).any()
+    for a, b in zip(official[n:], published[n:], strict=True):
+        torch.testing.assert_close(a, b)

@@ -52,7 +52,7 @@ moe_iwae = _reparameterised(bounds.moe_iwae, single=False)
 moe_iwae_tight = _reparameterised(bounds.moe_iwae_tight, single=False)
 
 
-def _dreg(model, xs, k, generator, per_expert: bool) -> tuple[Tensor, Tensor]:
+def _dreg(model, xs, k, generator, per_expert: bool, hook: bool = True) -> tuple[Tensor, Tensor]:
     """The DReG surrogate (Tucker et al. 2019) over log weights ``(S, K, B)``.
 
     With normalised weights w̃ (over K within each expert if ``per_expert``, else over all S·K samples)
@@ -61,6 +61,7 @@ def _dreg(model, xs, k, generator, per_expert: bool) -> tuple[Tensor, Tensor]:
     - the encoder gradient flows only along the reparameterised path z(φ), weighted by w̃²:
       the surrogate Σ w̃ log w carries one factor w̃, and a hook on z multiplies the gradient reaching
       the samples by a second.
+    Without ``hook``, the second factor is missing: the official MMVAE code's gradient (:func:`official`).
     Returns (log_w, surrogate (S, B) if per_expert else (B,)).
     """
     log_w, z, _ = log_weights(model, xs, k, generator, detach_q=True)     # (S, K, B), (S, K, B, D)
@@ -68,7 +69,7 @@ def _dreg(model, xs, k, generator, per_expert: bool) -> tuple[Tensor, Tensor]:
         w = torch.softmax(log_w, dim=1).detach()                          # over K
     else:
         w = torch.softmax(log_w.flatten(0, 1), dim=0).view_as(log_w).detach()  # over S·K
-    if z.requires_grad:
+    if hook and z.requires_grad:
         z.register_hook(lambda grad: grad * w.unsqueeze(-1))
     surrogate = (w * log_w).sum(1)                                        # (S, B)
     return log_w, surrogate if per_expert else surrogate.sum(0)
@@ -92,6 +93,34 @@ def moe_dreg_looser(model, xs, k: int = 1, generator: torch.Generator | None = N
     then the average over modalities): bound :func:`mmvae_lib.objectives.bounds.moe_iwae`. What the paper trains."""
     log_w, surrogate = _dreg(model, xs, k, generator, per_expert=True)
     return Estimate(bounds.moe_iwae(log_w).detach(), surrogate.mean(0))
+
+
+def official(estimator):
+    """The official MMVAE code's version of a DReG ``estimator`` (``dreg``, ``moe_dreg`` or ``moe_dreg_looser``):
+    the same surrogate Σ w̃ log w (w̃ and q's parameters detached), without the hook that multiplies the gradient
+    reaching z by w̃ a second time. The released code (Shi et al., ``iffsid/mmvae``, ``src/objectives.py``) registers
+    that hook on a tensor it builds after the log weights (a ``torch.stack``/``torch.cat`` of the samples), which the
+    loss does not depend on, so the hook never fires: its encoder gradient is Σ w̃ ∇_z log w · ∂z/∂φ, one factor
+    of w̃ where DReG has w̃². The decoder gradient is DReG's. Not an unbiased estimator of the bound's encoder
+    gradient; the paper's runs presumably trained with it."""
+    per_expert = estimator is not moe_dreg
+
+    def estimate(model, xs, k: int = 1, generator: torch.Generator | None = None) -> Estimate:
+        log_w, surrogate = _dreg(model, xs, k, generator, per_expert=per_expert, hook=False)
+        if estimator is dreg:
+            return Estimate(_one_expert(bounds.iwae(log_w), "dreg").detach(), _one_expert(surrogate, "dreg"))
+        if estimator is moe_dreg:
+            return Estimate(bounds.moe_iwae_tight(log_w).detach(), surrogate)
+        return Estimate(bounds.moe_iwae(log_w).detach(), surrogate.mean(0))
+
+    estimate.__name__ = f"{estimator.__name__}_official"
+    estimate.__doc__ = f"The official code's gradient for :func:`{estimator.__name__}` (see :func:`official`)."
+    return estimate
+
+
+dreg_official = official(dreg)
+moe_dreg_official = official(moe_dreg)
+moe_dreg_looser_official = official(moe_dreg_looser)
 
 
 def mvae(model, xs, k: int = 1, generator: torch.Generator | None = None, beta: float = 1.0,
@@ -157,6 +186,9 @@ OBJECTIVES = {
     "moe_iwae_tight": moe_iwae_tight,
     "moe_dreg": moe_dreg,
     "moe_dreg_looser": moe_dreg_looser,
+    "dreg_official": dreg_official,                  # the official code's gradient: one factor w̃ on the encoder
+    "moe_dreg_official": moe_dreg_official,
+    "moe_dreg_looser_official": moe_dreg_looser_official,
     "mvae": mvae,
     "moe_elbo_linear": moe_elbo_linear,
     "moe_iwae_linear": moe_iwae_linear,

@@ -89,19 +89,34 @@ def record(profile: str, key: str, value) -> None:
 
 
 def claim(profile: str, notebook: str, text: str, holds: bool, *, ours: str | None = None,
-          paper: str | None = None) -> None:
+          paper: str | None = None, verdict=None) -> None:
     """Record one of the papers' claims as notebook ``notebook`` (``"06"``) checked it: its text, whether it
     holds, and the numbers it rests on (ours and the paper's, as printed). :mod:`mmvae_lib.report` builds the
-    claims table from these."""
+    claims table from these. ``verdict``: a :class:`mmvae_lib.reporting.verdicts.Verdict` from the metric's curve
+    (holds, fails or undecided); it must agree with ``holds`` about whether the claim is met at the end."""
     if not re.fullmatch(r"\d\d", notebook):
         raise ValueError(f"notebook is the notebook's two-digit number, got {notebook!r}")
     manifest = load_manifest(profile)
     claims = manifest.setdefault("claims", {})
     for key in [k for k, c in claims.items() if c["notebook"] == notebook and c.get("session") != SESSION]:
         del claims[key]          # the notebook's claims from an earlier execution: this one records them afresh
-    claims[f"{notebook} {text}"] = {"notebook": notebook, "claim": text, "holds": bool(holds), "ours": ours,
-                                    "paper": paper, "session": SESSION}
+    record = {"notebook": notebook, "claim": text, "holds": bool(holds), "ours": ours, "paper": paper,
+              "session": SESSION}
+    if verdict is not None:
+        if verdict.met != bool(holds):
+            raise ValueError(f"{text!r}: the verdict says the claim is {'' if verdict.met else 'not '}met at the end, "
+                             f"holds={holds!r} says otherwise")
+        record |= verdict.record() | {"holds": verdict.verdict == "holds"}
+    claims[f"{notebook} {text}"] = record
     _manifest_path(profile).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def verdict_label(verdict: str | None, holds: bool) -> str:
+    """How a verdict reads in tables and summaries: holds, **fails**, *undecided*; a claim recorded before the three
+    verdicts (``verdict`` None) reads holds or **does not hold**."""
+    if verdict is None:
+        return "holds" if holds else "**does not hold**"
+    return {"holds": "holds", "fails": "**fails**", "undecided": "*undecided*"}[verdict]
 
 
 def summary(profile: str, notebook: str) -> str:
@@ -113,11 +128,13 @@ def summary(profile: str, notebook: str) -> str:
     lines = [f"**{manifest['dry_run']}**\n"] if manifest.get("dry_run") else []
     if mine:
         held = sum(c["holds"] for c in mine)
-        lines.append(f"**This run's verdicts**: {held} of {len(mine)} of the papers' claims checked here hold.\n")
+        undecided = sum(c.get("verdict") == "undecided" for c in mine)
+        lines.append(f"**This run's verdicts**: {held} of {len(mine)} of the papers' claims checked here hold"
+                     + (f", {undecided} undecided (still moving)" if undecided else "") + ".\n")
         for c in mine:
             numbers = "; ".join(f"{label} {value}" for label, value in (("ours", c.get("ours")),
                                                                        ("paper", c.get("paper"))) if value)
-            lines.append(f"- {'holds' if c['holds'] else '**does not hold**'}: {c['claim']}"
+            lines.append(f"- {verdict_label(c.get('verdict'), c['holds'])}: {c['claim']}"
                          + (f" ({numbers})" if numbers else ""))
         lines.append("")
     commit = _git_commit()

@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from mmvae_lib import arguments
+from mmvae_lib.paper import verdict_label
 from mmvae_lib.paths import REPO_ROOT, output_dir
 
 README = REPO_ROOT / "README.md"
@@ -60,6 +61,7 @@ class Claim:
     holds: bool
     ours: str | None = None
     paper: str | None = None
+    verdict: str | None = None    # holds, fails or undecided (mmvae_lib.reporting.verdicts); None: recorded before
 
 
 # --- reading a run ----------------------------------------------------------------------------------------
@@ -89,7 +91,7 @@ def notebook_texts(profile: str, root: Path | None = None) -> dict[str, str]:
 
 def claims(manifest: dict, texts: dict[str, str]) -> list[Claim]:
     """The run's claims, by notebook: recorded ones (``manifest["claims"]``) and older bare verdicts."""
-    found = [Claim(c["notebook"], c["claim"], bool(c["holds"]), c.get("ours"), c.get("paper"))
+    found = [Claim(c["notebook"], c["claim"], bool(c["holds"]), c.get("ours"), c.get("paper"), c.get("verdict"))
              for c in manifest.get("claims", {}).values()]
     recorded = {c.notebook for c in found}          # a notebook run since: its older verdicts are stale
     for key, holds in manifest.get("records", {}).items():
@@ -135,7 +137,7 @@ def claims_table(found: list[Claim], link: str = NOTEBOOK_LINK, names: dict[str,
     for c in found:
         name = names.get(c.notebook)
         where = f"[{c.notebook}]({link.format(name=name)})" if name else c.notebook
-        lines.append(f"| {'holds' if c.holds else '**does not hold**'} | {_cell(c.text)} | {_cell(c.paper or '–')} "
+        lines.append(f"| {verdict_label(c.verdict, c.holds)} | {_cell(c.text)} | {_cell(c.paper or '–')} "
                      f"| {_cell(c.ours or '–')} | {where} |")
     return "\n".join(lines)
 
@@ -146,7 +148,9 @@ def _cell(text: str) -> str:
 
 def claims_summary(found: list[Claim], manifest: dict) -> str:
     held = sum(c.holds for c in found)
-    text = f"{held} of {len(found)} claims hold on {provenance(manifest)}."
+    undecided = sum(c.verdict == "undecided" for c in found)
+    text = (f"{held} of {len(found)} claims hold" + (f", {undecided} undecided (still moving)" if undecided else "")
+            + f" on {provenance(manifest)}.")
     if any(c.ours is None for c in found):
         text += (" A dash: the run predates the notebooks' recording of the numbers behind each verdict; the "
                  "notebook prints them.")

@@ -167,3 +167,16 @@ def test_snr_against_k_rows():
     rows = theory.snr_against_k(vae, x, ("iwae", "dreg"), (1, 4), reps=5, seed=2)
     assert [(r["objective"], r["k"]) for r in rows] == [("iwae", 1), ("iwae", 4), ("dreg", 1), ("dreg", 4)]
     assert rows == theory.snr_against_k(vae, x, ("iwae", "dreg"), (1, 4), reps=5, seed=2)
+
+
+def test_the_official_gradient_agrees_with_dreg_at_one_sample_and_parts_from_it_beyond():
+    """At K = 1 the normalised weight is 1, so the two estimators' gradients are equal; at K = 10 their encoder
+    gradients differ (cosine below 1, the official one longer), and the decoder gradients stay equal."""
+    from mmvae_lib.theory.linear_gaussian import LinearGaussian
+
+    lg = LinearGaussian.make(seed=0)
+    rows = theory.official_against_dreg(lg.mmvae(loc_shift=0.3, scale_factor=1.5), lg.sample(64, seed=1), (1, 10))
+    one, ten = rows
+    assert one["encoder cosine"] == pytest.approx(1.0) and one["encoder norm, official / DReG"] == pytest.approx(1.0)
+    assert ten["encoder cosine"] < 0.999 and ten["encoder norm, official / DReG"] > 1.0
+    assert one["decoder max |difference|"] == 0.0 and ten["decoder max |difference|"] < 1e-12

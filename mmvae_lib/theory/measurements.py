@@ -9,6 +9,7 @@ made into numbers on small models whose answers are known.
 - :func:`cost_against_m`, :func:`decoded_samples`, :func:`time_per_step`: the M² decodings of stratified
   sampling against Appendix B's M.
 - :func:`snr_against_k`: encoder-gradient signal-to-noise ratios of IWAE and DReG (§3, Appendix C).
+- :func:`official_against_dreg`: DReG's gradient of eq. (3) beside the official code's, on the same samples.
 
 Every size comes from the profile (:class:`mmvae_lib.profiles.TheorySizes`); every function takes its seed.
 Functions return lists of plain dicts (one row per measurement), ready for ``pandas.DataFrame``.
@@ -229,3 +230,25 @@ def snr_against_k(model, xs: Sequence[Tensor], objectives: Sequence[str], k_grid
              "reps": reps, "seed": seed}
             for name in objectives for k in k_grid]
 
+
+
+def official_against_dreg(model, xs: Sequence[Tensor], k_grid: Sequence[int], seed: int = 0) -> list[dict]:
+    """Eq. (3)'s gradient on one batch by DReG (``moe_dreg_looser``) and by the official code's estimator
+    (``moe_dreg_looser_official``: one factor of the normalised weights on the encoder path, not two), on the same
+    samples (seed ``seed + K``): for each K, the cosine between the two encoder gradients (every encoder parameter,
+    flattened), the ratio of their norms, and the largest difference between the two decoder gradients."""
+    encoder = [p for n, p in model.named_parameters() if n.startswith("encoders")]
+    decoder = [p for n, p in model.named_parameters() if n.startswith("decoders")]
+    rows = []
+    for k in k_grid:
+        grads = []
+        for name in ("moe_dreg_looser", "moe_dreg_looser_official"):
+            estimate = OBJECTIVES[name](model, xs, k, torch.Generator().manual_seed(seed + k))
+            g = torch.autograd.grad(estimate.surrogate.mean(), encoder + decoder)
+            grads.append((torch.cat([x.flatten() for x in g[:len(encoder)]]),
+                          torch.cat([x.flatten() for x in g[len(encoder):]])))
+        (dreg_enc, dreg_dec), (official_enc, official_dec) = grads
+        rows.append({"k": k, "encoder cosine": float(torch.nn.functional.cosine_similarity(dreg_enc, official_enc, 0)),
+                     "encoder norm, official / DReG": float(official_enc.norm() / dreg_enc.norm()),
+                     "decoder max |difference|": float((dreg_dec - official_dec).abs().max()), "seed": seed})
+    return rows

@@ -32,6 +32,8 @@ def test_saved_csv_round_trips(tmp_path, monkeypatch):
     back = pd.read_csv(path)
     assert back.loc[0, "value"] == 42.0 and back.loc[0, "paper"] == 42.1
     assert "42.00 ± 2.83" in reporting.show(table)
+    one_seed = reporting.show(reporting.paper_vs_ours({("MMVAE", "Joint"): [40.0]}, {}, "real"))
+    assert "40.00" in one_seed and "±" not in one_seed          # one seed has no spread: no "± 0.00"
 
 
 def test_every_number_must_say_its_data():

@@ -46,13 +46,15 @@ def save_table(table: pd.DataFrame, profile: str, name: str) -> Path:
 
 
 def show(table: pd.DataFrame, decimals: int = 2) -> str:
-    """The table as fixed-precision text, ``value ± std`` beside ``paper``, for printing in notebooks."""
+    """The table as fixed-precision text, ``value ± std`` beside ``paper``, for printing in notebooks; one seed's
+    value alone (one seed has no spread to show)."""
     def fmt(x):
         return "" if pd.isna(x) else f"{x:.{decimals}f}"
 
     view = pd.DataFrame({
         "row": table["row"], "column": table["column"], "paper": table["paper"].map(fmt),
-        "ours": [f"{fmt(v)} ± {fmt(s)}" for v, s in zip(table["value"], table["std"])],
+        "ours": [fmt(v) if n == 1 else f"{fmt(v)} ± {fmt(s)}"
+                 for v, s, n in zip(table["value"], table["std"], table["n_seeds"], strict=True)],
         "seeds": table["n_seeds"],
     })
     return view.to_string(index=False)

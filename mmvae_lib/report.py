@@ -149,7 +149,7 @@ def _cell(text: str) -> str:
 def claims_summary(found: list[Claim], manifest: dict) -> str:
     held = sum(c.holds for c in found)
     undecided = sum(c.verdict == "undecided" for c in found)
-    text = (f"{held} of {len(found)} claims hold" + (f", {undecided} undecided (still moving)" if undecided else "")
+    text = (f"{held} of {len(found)} claims hold" + (f", {undecided} undecided (this run cannot tell: still moving, or within noise)" if undecided else "")
             + f" on {provenance(manifest)}.")
     if any(c.ours is None for c in found):
         text += (" A dash: the run predates the notebooks' recording of the numbers behind each verdict; the "

@@ -142,3 +142,16 @@ def test_k_must_be_a_positive_integer(k):
         bounds.log_weights(LG.mmvae(), XS, k)
     with pytest.raises(ValueError, match="k .* must be an integer >= 1"):
         bounds.log_likelihood(LG.mmvae(), XS, k)
+
+
+def test_table3_likelihoods_per_item_average_to_the_table():
+    """marginal.likelihoods with per_item: each datapoint's estimate, whose mean is the table's entry (same draws)."""
+    from mmvae_lib.metrics import marginal
+
+    xs = [x[:40] for x in XS]
+    means = marginal.likelihoods(LG.mmvae(), xs, 8, _gen(3), batch_size=16, progress=False)
+    items = marginal.likelihoods(LG.mmvae(), xs, 8, _gen(3), batch_size=16, progress=False, per_item=True)
+    assert set(items) == set(means)
+    for key, value in items.items():
+        assert value.shape == (40,)
+        assert abs(value.double().mean().item() - means[key]) < 1e-4

@@ -56,11 +56,18 @@ def test_a_claim_records_its_verdict_and_the_report_and_summary_show_it(tmp_path
     assert stored["verdict"] == "undecided" and stored["holds"] is False and stored["slope"]["points"] == 10
     assert stored["helps"] == 1 and stored["met"] is False
     text = paper.summary("smoke", "06")
-    assert "1 of 2 of the papers' claims checked here hold, 1 undecided (still moving)" in text
+    assert "1 of 2 of the papers' claims checked here hold, 1 undecided (this run cannot tell: still moving, or within noise)" in text
     assert "- *undecided*: A above B (ours 30 vs 40)" in text and "- holds: C above D" in text
     found = report.claims(paper.load_manifest("smoke"), {})
     table = report.claims_table(found)
     assert "| *undecided* | A above B |" in table and "| holds | C above D |" in table
-    assert "1 of 2 claims hold, 1 undecided (still moving) on" in report.claims_summary(found, paper.load_manifest("smoke"))
+    assert "1 of 2 claims hold, 1 undecided (this run cannot tell: still moving, or within noise) on" in report.claims_summary(found, paper.load_manifest("smoke"))
     with pytest.raises(ValueError, match="says otherwise"):
         paper.claim("smoke", "06", "E", True, verdict=rising)
+
+
+def test_a_constant_curve_is_flat_despite_round_off():
+    values = [40.0, 40.00000000000001] * 5
+    slope = verdicts.tail_slope(list(range(10)), values)
+    assert slope.flat
+    assert verdicts.decide(True, list(range(10)), values).verdict == "holds"

@@ -2,7 +2,8 @@
 
 - **holds**: the claim is met at the end of training, and its metric is not moving away from it;
 - **fails**: the claim is not met, and its metric's curve has stopped moving towards it;
-- **undecided**: the metric's curve is still moving in the direction that could change the verdict.
+- **undecided**: the metric's curve is still moving in the direction that could change the verdict, or the
+  difference the claim rests on is within its noise (:mod:`mmvae_lib.reporting.claims`: more seeds decide it).
 
 A claim's *metric* is the number whose sign or size decides it, measured along training (e.g. a coherence, or the
 difference of two models' coherences), and ``helps`` says which way helps the claim (+1: a rising metric, -1: a
@@ -24,6 +25,7 @@ VERDICTS = ("holds", "fails", "undecided")
 LEVEL = 0.95                  # the slope's confidence level
 TAIL = 1 / 3                  # the part of the curve whose slope is tested
 MIN_POINTS = 3                # fewer readings in the tail: no test (a line through two points has no error)
+ROUND_OFF = 1e-9              # a change over the tail below this fraction of the values is none (a constant curve)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ def tail_slope(steps: Sequence[float], values: Sequence[float], *, tail: float =
     if len(set(x)) < 2:
         raise ValueError("the curve's steps must not all be equal")
     fit = stats.linregress(x, y)
+    if abs(fit.slope * (x[-1] - x[0])) <= ROUND_OFF * max(1.0, max(abs(v) for v in y)):
+        return Slope(0.0, min(0.0, -abs(fit.slope)), abs(fit.slope), x[0], n)     # a constant curve, up to round-off
     half = stats.t.ppf(0.5 + level / 2, n - 2) * fit.stderr
     return Slope(float(fit.slope), float(fit.slope - half), float(fit.slope + half), x[0], n)
 
@@ -67,10 +71,11 @@ class Verdict:
     met: bool                     # whether the claim is met at the end of training
     slope: Slope | None           # the metric's tail slope (None: no curve to test)
     helps: int                    # +1: a rising metric helps the claim; -1: a falling one
+    reason: str = ""              # why this verdict, in words (e.g. "the curve is flat", "within noise")
 
     def record(self) -> dict:
         """What the manifest stores."""
-        return {"verdict": self.verdict, "met": self.met, "helps": self.helps,
+        return {"verdict": self.verdict, "met": self.met, "helps": self.helps, "reason": self.reason,
                 "slope": None if self.slope is None else asdict(self.slope)}
 
 
@@ -80,9 +85,14 @@ def decide(met: bool, steps: Sequence[float] = (), values: Sequence[float] = (),
     if helps not in (1, -1):
         raise ValueError(f"helps is +1 (a rising metric helps the claim) or -1 (a falling one), got {helps!r}")
     slope = tail_slope(steps, values) if len(values) else None
-    if slope is None or slope.flat:
-        return Verdict("holds" if met else "fails", bool(met), slope, helps)
+    if slope is None:
+        return Verdict("holds" if met else "fails", bool(met), None, helps, "the end value (no curve to test)")
+    if slope.flat:
+        return Verdict("holds" if met else "fails", bool(met), slope, helps, "the curve's last third is flat")
     towards_claim = (slope.per_step > 0) == (helps > 0)
+    direction = "towards the claim" if towards_claim else "away from the claim"
     if met:
-        return Verdict("holds" if towards_claim else "undecided", True, slope, helps)
-    return Verdict("undecided" if towards_claim else "fails", False, slope, helps)
+        return Verdict("holds" if towards_claim else "undecided", True, slope, helps,
+                       f"the curve is still moving {direction}")
+    return Verdict("undecided" if towards_claim else "fails", False, slope, helps,
+                   f"the curve is still moving {direction}")

@@ -45,7 +45,8 @@ def generate_for_table4(model, pairs: CUBPairs, index: torch.Tensor, joint_sampl
 
 def table4(runs: dict, data: CUBData, judges: dict, *, eval_points: int, joint_samples: int,
            index: torch.Tensor | None = None) -> pd.DataFrame:
-    """Table 4, long form: one row per (row, column, model seed, judge seed) with the mean eq. (4) score.
+    """Table 4, long form: one row per (row, column, model seed, judge seed) with the mean eq. (4) score and its
+    standard error over the scored items (``sem``).
 
     ``runs``: ``{(name, seed): (model, history)}``; ``judges``: ``{judge seed: CorrelationJudge}``; the
     cross correlations use the first ``eval_points`` test pairs of ``index`` (default: a fixed shuffled
@@ -57,17 +58,24 @@ def table4(runs: dict, data: CUBData, judges: dict, *, eval_points: int, joint_s
     truth = data.test.get(index)
     for judge_seed, judge in judges.items():
         rows.append(dict(row="MMVAE", column="Ground truth", model_seed=-1, judge_seed=judge_seed,
-                         value=float(judge.score(*truth).mean())))
+                         **_mean_and_error(judge.score(*truth))))
     for (name, seed), (model, _) in runs.items():
         generated = generate_for_table4(model, data.test, index, joint_samples, torch.Generator().manual_seed(seed))
         for column, pair in generated.items():
             for judge_seed, judge in judges.items():
                 rows.append(dict(row=TABLE4_ROWS[name], column=column, model_seed=seed, judge_seed=judge_seed,
-                                 value=float(judge.score(*pair).mean())))
+                                 **_mean_and_error(judge.score(*pair))))
     order = {c: i for i, c in enumerate(TABLE4_COLUMNS)}
     table = pd.DataFrame(rows)
     return table.sort_values(["row", "column"], key=lambda c: c.map(order) if c.name == "column" else c,
                              kind="stable").reset_index(drop=True)
+
+
+def _mean_and_error(scores) -> dict[str, float]:
+    """Eq. (4)'s scores over items: their mean (a Table 4 cell) and its standard error."""
+    scores = torch.as_tensor(scores, dtype=torch.float64).flatten()
+    sem = float(scores.std() / scores.numel() ** 0.5) if scores.numel() > 1 else float("nan")
+    return {"value": float(scores.mean()), "sem": sem}
 
 
 def table4_cells(long: pd.DataFrame) -> dict:

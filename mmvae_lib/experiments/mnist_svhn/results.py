@@ -66,6 +66,12 @@ def table2_coherence(profile: Profile | str, runs: dict, test_pairs, judges) -> 
 def table3_likelihoods(profile: Profile | str, runs: dict, test_pairs, *, progress: bool = False) -> dict:
     """Table 3 for every seed: ``{(row, term): [nats per seed]}`` on the first ``llik_points`` test
     pairs with ``llik_k`` importance samples per expert."""
+    return table3_means(table3_items(profile, runs, test_pairs, progress=progress))
+
+
+def table3_items(profile: Profile | str, runs: dict, test_pairs, *, progress: bool = False) -> dict:
+    """Table 3 per test pair: ``{(row, term): [(N,) nats per seed]}`` (:func:`table3_likelihoods` averages them;
+    their spread is the table's noise over test pairs)."""
     s = settings(profile)
     *xs, _ = test_pairs
     n = min(s.llik_points, xs[0].shape[0])
@@ -73,8 +79,13 @@ def table3_likelihoods(profile: Profile | str, runs: dict, test_pairs, *, progre
     for seed in s.seeds:
         for name, key in (("MMVAE", "mmvae"), ("MVAE", "mvae")):
             values = marginal.likelihoods(runs[(key, seed)][0], [x[:n] for x in xs], s.llik_k,
-                                         torch.Generator().manual_seed(seed), progress=progress)
+                                         torch.Generator().manual_seed(seed), progress=progress, per_item=True)
             for (m, term), value in values.items():
                 row = ("m=MNIST, n=SVHN " if m == 0 else "m=SVHN, n=MNIST ") + name
                 results.setdefault((row, term), []).append(value)
     return results
+
+
+def table3_means(items: dict) -> dict:
+    """:func:`table3_items` averaged over test pairs: ``{(row, term): [nats per seed]}``."""
+    return {key: [float(v.double().mean()) for v in values] for key, values in items.items()}

@@ -1,0 +1,168 @@
+"""mmvae_lib.reporting.claims and the experiments' claim modules: a claim's verdict judged against its noise
+(issue 27, part 1b)."""
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from mmvae_lib.experiments.cub import claims as cub_claims
+from mmvae_lib.experiments.mnist_svhn import claims as ms_claims
+from mmvae_lib.reporting import claims
+
+
+def test_paired_difference_is_resolved_only_when_seeds_agree_beyond_twice_the_error():
+    d = claims.difference([10.0, 12.0, 11.0], [5.0, 6.0, 5.5])
+    assert d.mean == pytest.approx(5.5) and d.seeds == 3 and d.agree
+    assert d.error == pytest.approx(math.sqrt(((5 - 5.5) ** 2 + (6 - 5.5) ** 2) / 2) / math.sqrt(3))
+    assert d.resolved and d.sign == 1
+    mixed = claims.difference([10.0, 4.0], [5.0, 6.0])             # +5 and -2: the seeds disagree
+    assert not mixed.agree and mixed.sign == 0
+    wide = claims.difference([10.0, 20.0], [9.0, 9.0])              # +1 and +11: mean 6, error 5
+    assert wide.agree and not wide.resolved
+    assert wide.seeds_to_resolve() == math.ceil((2 * wide.spread / 6) ** 2)
+
+
+def test_one_seed_needs_a_measured_error():
+    with pytest.raises(ValueError, match="standard error"):
+        claims.difference([3.0], [1.0])
+    d = claims.difference([3.0], [1.0], error=0.5, error_kind="binomial")
+    assert d.resolved and "one seed; binomial" in d.noise
+    assert not claims.difference([3.0], [1.0], error=1.5).resolved
+
+
+def test_proportion_error_is_the_binomial_error_of_a_difference_in_its_units():
+    assert claims.proportion_error(0.5, 0.5, 100) == pytest.approx(math.sqrt(0.5 / 100))
+    assert claims.proportion_error(50.0, 50.0, 100) == pytest.approx(100 * math.sqrt(0.5 / 100))
+    assert claims.proportion_error(0.5, None, 100) == pytest.approx(math.sqrt(0.25 / 100))   # against a fixed level
+
+
+CLAIM = claims.Claim("A above B", "a paper, §1", "A is above B")
+
+
+def test_a_strict_claim_within_noise_is_undecided_and_a_non_strict_one_holds():
+    within = claims.difference([1.0, -0.5], [0.0, 0.0])
+    check = claims.judge(CLAIM, True, [within])
+    assert check.verdict.verdict == "undecided" and "within its noise" in check.verdict.reason
+    lenient = claims.judge(CLAIM, True, [within], strict=False)
+    assert lenient.verdict.verdict == "holds" and "'at least' allows" in lenient.verdict.reason
+
+
+def test_a_resolved_difference_is_decided_by_the_curve():
+    below = claims.difference([1.0, 1.1], [3.0, 3.2])
+    flat = claims.judge(CLAIM, False, [below], steps=[1, 2, 3, 4, 5, 6], values=[-2.0, -2.1, -2.0, -2.1, -2.0, -2.1])
+    assert flat.verdict.verdict == "fails"
+    rising = claims.judge(CLAIM, False, [below], steps=[1, 2, 3, 4, 5, 6], values=[-5.0, -4.0, -3.0, -2.6, -2.3, -2.0])
+    assert rising.verdict.verdict == "undecided" and "towards the claim" in rising.verdict.reason
+
+
+def test_judge_count_needs_resolved_entries():
+    up, down, flat = (claims.difference([2.0], [0.0], error=0.1), claims.difference([0.0], [2.0], error=0.1),
+                      claims.difference([0.1], [0.0], error=0.1))
+    assert claims.judge_count(CLAIM, [up, up, flat], 2).verdict.verdict == "holds"
+    assert claims.judge_count(CLAIM, [up, flat, down], 2).verdict.verdict == "undecided"
+    assert claims.judge_count(CLAIM, [up, down, down], 2).verdict.verdict == "fails"
+
+
+def test_a_threshold_is_labelled_the_papers_or_ours():
+    with pytest.raises(ValueError, match="paper's"):
+        claims.Claim("x", "s", "w", threshold="60 %")
+    for claim in ms_claims.CLAIMS + cub_claims.CLAIMS:
+        assert claim.source.startswith("MMVAE paper, §") and claim.words
+        assert ("our threshold" in claim.text) == claim.threshold.startswith("ours:")
+
+
+def _histories(gap: float, epochs: int = 9):
+    """Probe histories of two seeds where MMVAE and MVAE are flat, MMVAE ``gap`` points above."""
+    out = {}
+    for seed in (0, 1):
+        for key, level in (("mmvae", 20.0 + gap), ("mvae", 20.0)):
+            out[(key, seed)] = [{"epoch": e + 1, "steps": 10, "Cross M→S": level + 0.1 * (e % 2),
+                                 "Cross S→M": level, "Joint": level} for e in range(epochs)]
+    return out
+
+
+def _likelihood_items(synergy: float, seeds: int = 2, n: int = 50):
+    g = torch.Generator().manual_seed(0)
+    items = {}
+    for row in ms_claims.ROWS:
+        for model, base in (("MMVAE", -100.0), ("MVAE", -110.0)):
+            for term in ms_claims.CONDITIONALS + ("log p(x_m, x_n)",):
+                shift = synergy if (model == "MMVAE" and term == ms_claims.CONDITIONALS[0]) else 0.0
+                shift += -5.0 if (model == "MVAE" and term == ms_claims.CONDITIONALS[0]) else 0.0
+                items[(f"{row} {model}", term)] = [base + shift + 0.01 * s + 0.1 * torch.randn(n, generator=g)
+                                                   for s in range(seeds)]
+    return items
+
+
+def test_mnist_svhn_claims_on_constructed_numbers():
+    coherence = {("MMVAE", "Cross M→S"): [70.0, 72.0], ("MMVAE", "Cross S→M"): [65.0, 66.0],
+                 ("MVAE", "Cross M→S"): [11.0, 12.0], ("MVAE", "Cross S→M"): [10.0, 11.5],
+                 ("MMVAE", "Joint"): [40.0, 41.0], ("MVAE", "Joint"): [39.0, 42.0]}
+    found = {c.claim.text: c for c in ms_claims.checks(coherence, _likelihood_items(synergy=1.0), _histories(40.0),
+                                                        n_cross=1000, n_joint=1000)}
+    verdicts = {text: c.verdict.verdict for text, c in found.items()}
+    assert verdicts[ms_claims.CROSS_ABOVE_MVAE.text] == "holds"
+    assert verdicts[ms_claims.CROSS_LEVEL.text] == "holds"
+    assert verdicts[ms_claims.JOINT_ABOVE_MVAE.text] == "undecided"       # +1 and -1 points: the seeds disagree
+    assert verdicts[ms_claims.MVAE_NEAR_CHANCE.text] == "holds"
+    assert verdicts[ms_claims.SYNERGY.text] == "holds"
+    assert verdicts[ms_claims.MVAE_NO_SYNERGY.text] == "holds"
+    assert verdicts[ms_claims.HIGHER_LIKELIHOODS.text] == "holds"         # MMVAE 10 nats above in all 6
+    no_synergy = {c.claim.text: c.verdict.verdict for c in ms_claims.checks(
+        coherence, _likelihood_items(synergy=-1.0), _histories(40.0), n_cross=1000, n_joint=1000)}
+    assert no_synergy[ms_claims.SYNERGY.text] == "fails"
+
+
+def test_mnist_svhn_claims_one_seed_use_the_measurement_errors():
+    coherence = {k: [v] for k, v in {("MMVAE", "Cross M→S"): 61.0, ("MMVAE", "Cross S→M"): 62.0,
+                                     ("MVAE", "Cross M→S"): 20.0, ("MVAE", "Cross S→M"): 20.0,
+                                     ("MMVAE", "Joint"): 30.0, ("MVAE", "Joint"): 10.0}.items()}
+    histories = {k: v for k, v in _histories(40.0).items() if k[1] == 0}
+    found = {c.claim.text: c for c in ms_claims.checks(coherence, _likelihood_items(1.0, seeds=1), histories,
+                                                        n_cross=100, n_joint=100)}
+    level = found[ms_claims.CROSS_LEVEL.text]            # 1-2 points above 60 on 100 items: within noise
+    assert level.verdict.verdict == "undecided" and "binomial error over 100 items" in level.verdict.reason
+    assert found[ms_claims.CROSS_ABOVE_MVAE.text].verdict.verdict == "holds"
+
+
+def _table4(values: dict, judges=(0, 1, 2), sem=0.01) -> pd.DataFrame:
+    rows = []
+    for (row, column), (value, step) in values.items():
+        for j in judges:
+            rows.append(dict(row=row, column=column, model_seed=-1 if column == "Ground truth" else 0,
+                             judge_seed=j, value=value + step * j, sem=sem))
+    return pd.DataFrame(rows)
+
+
+def test_cub_claims_pair_by_judge_and_test_closeness_to_the_ground_truth():
+    table = _table4({("MMVAE", "Ground truth"): (0.20, 0.001), ("MMVAE", "Joint"): (0.19, 0.001),
+                     ("MMVAE", "Cross I→S"): (0.05, 0.001), ("MMVAE", "Cross S→I"): (0.08, 0.002),
+                     ("MVAE", "Joint"): (-0.05, 0.001), ("MVAE", "Cross I→S"): (0.01, 0.0),
+                     ("MVAE", "Cross S→I"): (0.09, 0.003)})
+    found = {c.claim.text: c for c in cub_claims.checks(table)}
+    assert found[cub_claims.JOINT_NEAR_TRUTH.text].verdict.verdict == "holds"        # 95 % of the truth
+    assert found[cub_claims.JOINT_ABOVE_MVAE.text].verdict.verdict == "holds"
+    assert found[cub_claims.CROSS_SI_ABOVE_MVAE.text].verdict.verdict == "fails"
+    assert "judges on one trained model" in found[cub_claims.CROSS_ORDER.text].verdict.reason
+    far = table.copy()
+    far.loc[(far["row"] == "MMVAE") & (far["column"] == "Joint"), "value"] = 0.05     # a quarter of the truth
+    assert {c.claim.text: c for c in cub_claims.checks(far)}[cub_claims.JOINT_NEAR_TRUTH.text].verdict.verdict == "fails"
+    single = _table4({k: (v, 0.0) for k, v in {("MMVAE", "Ground truth"): 0.2, ("MMVAE", "Joint"): 0.19,
+                                                ("MMVAE", "Cross I→S"): 0.05, ("MMVAE", "Cross S→I"): 0.06,
+                                                ("MVAE", "Joint"): 0.0, ("MVAE", "Cross I→S"): 0.0,
+                                                ("MVAE", "Cross S→I"): 0.0}.items()}, judges=(0,), sem=0.01)
+    order = {c.claim.text: c for c in cub_claims.checks(single)}[cub_claims.CROSS_ORDER.text]
+    assert order.verdict.verdict == "undecided" and "scored items" in order.verdict.reason    # 0.01 ± 0.014
+
+
+def test_paper_claim_records_the_source_and_threshold(tmp_path, monkeypatch):
+    from mmvae_lib import paper
+
+    monkeypatch.setenv("MMVAE_OUTPUTS", str(tmp_path))
+    check = claims.judge(ms_claims.CROSS_LEVEL, True, [claims.difference([70.0, 71.0], [60.0, 60.0])])
+    claims.record("smoke", "06", [check])
+    recorded = paper.load_manifest("smoke")["claims"][f"06 {ms_claims.CROSS_LEVEL.text}"]
+    assert recorded["source"] == ms_claims.CROSS_LEVEL.source
+    assert recorded["threshold"].startswith("ours:") and recorded["verdict"] == "holds"
+    assert recorded["reason"].startswith("the end value")

@@ -166,3 +166,17 @@ def test_paper_claim_records_the_source_and_threshold(tmp_path, monkeypatch):
     assert recorded["source"] == ms_claims.CROSS_LEVEL.source
     assert recorded["threshold"].startswith("ours:") and recorded["verdict"] == "holds"
     assert recorded["reason"].startswith("the end value")
+
+
+def test_mhd_claims_compare_with_every_baseline():
+    from mmvae_lib.experiments.mhd import claims as mhd_claims
+
+    levels = {"MMVAE": 60.0, "MVAE": 40.0, "MoPoE": 70.0, "JNF": 80.0, "JNF-DCCA": 71.0, "JNF-CL": 50.0}
+    coherence = {(m, f"|S| = {n}"): [v] for m, v in levels.items() for n in (1, 2)}
+    found = {c.claim.text: c.verdict.verdict for c in mhd_claims.checks(coherence, n_items=2000)}
+    assert found["JNF more coherent than MMVAE, MVAE and MoPoE given 1 modality"] == "holds"
+    # the better shared variant (JNF-DCCA, 71 %) one point above MoPoE on 2,000 items: within noise
+    assert found["JNF-Shared (DCCA or CL) more coherent than MMVAE, MVAE and MoPoE given 2 modalities"] == "undecided"
+    coherence[("MoPoE", "|S| = 2")] = [85.0]
+    found = {c.claim.text: c.verdict.verdict for c in mhd_claims.checks(coherence, n_items=2000)}
+    assert found["JNF more coherent than MMVAE, MVAE and MoPoE given 2 modalities"] == "fails"

@@ -184,3 +184,32 @@ def as_table(checks: Sequence[Check]) -> "pd.DataFrame":  # noqa: F821  (pandas 
     return pd.DataFrame([{"claim": c.claim.text, "verdict": c.verdict.verdict, "ours": c.ours, "paper": c.paper,
                           "reason": c.verdict.reason, "source": c.claim.source, "threshold": c.claim.threshold}
                          for c in checks])
+
+
+def coherence_difference(values: dict, a: tuple, b: tuple | float, n_items: int) -> Difference:
+    """``a - b`` between two cells of a coherence table ``{(model, column): [% per seed]}`` (or one cell and a fixed
+    level): paired by seed, or with one seed the binomial error over the ``n_items`` scored items."""
+    va = values[a]
+    level = not isinstance(b, tuple)
+    vb = [float(b)] * len(va) if level else values[b]
+    mean_a, mean_b = sum(va) / len(va), sum(vb) / len(vb)
+    return difference(va, vb, error=proportion_error(mean_a, None if level else mean_b, n_items),
+                      error_kind=f"binomial error over {n_items:,} items")
+
+
+def model_above(claim: Claim, values: dict, better: Sequence[str], others: Sequence[str], columns: Sequence[str], *,
+                n_items: int, paper: str | None = None, steps: Sequence[float] = (),
+                values_along: Sequence[float] = ()) -> Check:
+    """A claim that a model (the best of ``better`` by mean, per column: "JNF-DCCA or JNF-CL") is more coherent than
+    each of ``others`` in every one of ``columns`` of a coherence table ``{(model, column): [% per seed]}``."""
+    def mean(key):
+        return sum(values[key]) / len(values[key])
+
+    differences, parts = [], []
+    for column in columns:
+        top = max(better, key=lambda m: mean((m, column)))
+        rival = max(others, key=lambda m: mean((m, column)))
+        differences += [coherence_difference(values, (top, column), (other, column), n_items) for other in others]
+        parts.append(f"{column}: {top} {mean((top, column)):.1f} vs {rival} {mean((rival, column)):.1f} %")
+    return judge(claim, all(d.mean > 0 for d in differences), differences, steps=steps, values=values_along,
+                 ours="; ".join(parts), paper=paper)

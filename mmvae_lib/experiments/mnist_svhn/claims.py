@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 
 from mmvae_lib.experiments.mnist_svhn.paper_numbers import TABLE2_COHERENCE, TABLE3_LIKELIHOODS
-from mmvae_lib.reporting.claims import Check, Claim, Difference, difference, judge, judge_count, proportion_error
+from mmvae_lib.reporting.claims import (Check, Claim, Difference, coherence_difference, difference, judge,
+                                         judge_count)
 
 SOURCE_2 = "MMVAE paper, §4.2, Table 2"
 SOURCE_3 = "MMVAE paper, §4.2, Table 3"
@@ -76,15 +77,6 @@ def _mean(values) -> float:
     return sum(values) / len(values)
 
 
-def _coherence_difference(coherence: dict, a: tuple, b: tuple | float, n: int) -> Difference:
-    """``a - b`` in points: a Table 2 cell minus another, or minus a constant level."""
-    va = coherence[a]
-    level = not isinstance(b, tuple)
-    vb = [float(b)] * len(va) if level else coherence[b]
-    return difference(va, vb, error=proportion_error(_mean(va), None if level else _mean(vb), n),
-                      error_kind=f"binomial error over {n:,} items")
-
-
 def _likelihood_difference(items: dict, a: tuple, b: tuple) -> Difference:
     """``a - b`` in nats between two Table 3 entries, per seed (the mean over test pairs); one seed: the standard
     error of the paired per-pair difference (both entries are estimated on the same test pairs)."""
@@ -107,25 +99,25 @@ def checks(coherence: dict, items: dict, histories: dict, *, n_cross: int, n_joi
     def cross_gap(reading):
         return min(reading("mmvae", col) - reading("mvae", col) for col in CROSS)
 
-    d = [_coherence_difference(c, ("MMVAE", col), ("MVAE", col), n_cross) for col in CROSS]
+    d = [coherence_difference(c, ("MMVAE", col), ("MVAE", col), n_cross) for col in CROSS]
     out.append(judge(CROSS_ABOVE_MVAE, all(x.mean > 0 for x in d), d, **curve(histories, cross_gap),
                      ours=" / ".join(f"{_pct(c[('MMVAE', col)])} vs {_pct(c[('MVAE', col)])} %" for col in CROSS),
                      paper=" / ".join(f"{TABLE2_COHERENCE[('MMVAE', col)]} vs {TABLE2_COHERENCE[('MVAE', col)]} %"
                                       for col in CROSS)))
 
-    d = [_coherence_difference(c, ("MMVAE", col), 60.0, n_cross) for col in CROSS]
+    d = [coherence_difference(c, ("MMVAE", col), 60.0, n_cross) for col in CROSS]
     out.append(judge(CROSS_LEVEL, all(x.mean >= 0 for x in d), d,
                      **curve(histories, lambda r: min(r("mmvae", col) for col in CROSS)),
                      ours=" / ".join(f"{_pct(c[('MMVAE', col)])} %" for col in CROSS),
                      paper=" / ".join(f"{TABLE2_COHERENCE[('MMVAE', col)]} %" for col in CROSS)))
 
-    d = [_coherence_difference(c, ("MMVAE", "Joint"), ("MVAE", "Joint"), n_joint)]
+    d = [coherence_difference(c, ("MMVAE", "Joint"), ("MVAE", "Joint"), n_joint)]
     out.append(judge(JOINT_ABOVE_MVAE, d[0].mean > 0, d,
                      **curve(histories, lambda r: r("mmvae", "Joint") - r("mvae", "Joint")),
                      ours=f"{_pct(c[('MMVAE', 'Joint')])} vs {_pct(c[('MVAE', 'Joint')])} %",
                      paper=f"{TABLE2_COHERENCE[('MMVAE', 'Joint')]} vs {TABLE2_COHERENCE[('MVAE', 'Joint')]} %"))
 
-    d = [_coherence_difference(c, ("MVAE", col), CHANCE + 5, n_cross) for col in CROSS]
+    d = [coherence_difference(c, ("MVAE", col), CHANCE + 5, n_cross) for col in CROSS]
     out.append(judge(MVAE_NEAR_CHANCE, all(x.mean <= 0 for x in d), [_negate(x) for x in d],
                      **curve(histories, lambda r: max(r("mvae", col) for col in CROSS)), helps=-1,
                      ours=" / ".join(f"{_pct(c[('MVAE', col)])} %" for col in CROSS),

@@ -180,3 +180,89 @@ def test_mhd_claims_compare_with_every_baseline():
     coherence[("MoPoE", "|S| = 2")] = [85.0]
     found = {c.claim.text: c.verdict.verdict for c in mhd_claims.checks(coherence, n_items=2000)}
     assert found["JNF more coherent than MMVAE, MVAE and MoPoE given 2 modalities"] == "fails"
+
+
+def test_unequal_seed_counts_are_compared_unpaired():
+    d = claims.difference([20.0, 22.0], [15.0], error=1.0, error_kind="binomial")
+    assert d.mean == pytest.approx(6.0) and "unpaired, 2 against 1" in d.noise
+    assert d.error == pytest.approx(math.hypot(1.0, 1.0))      # the two seeds' sd / sqrt(2) = 1, and the error 1
+    with pytest.raises(ValueError, match="standard error"):
+        claims.difference([20.0, 22.0], [15.0])
+
+
+def _by_size(levels: dict, seeds: int = 1):
+    return {(m, f"|S| = {n}"): [v + 0.1 * s for s in range(seeds)] for m, values in levels.items()
+            for n, v in zip((1, 2, 3, 4), values)}
+
+
+def test_polymnist_baseline_claims_flat_and_rising():
+    from mmvae_lib.experiments.polymnist import claims as poly
+
+    coherence = _by_size({"MMVAE": (60, 61, 60, 62), "MVAE": (20, 30, 40, 50), "MoPoE": (60, 62, 63, 64)})
+    found = {c.claim.text: c.verdict.verdict for c in poly.baseline_checks(coherence, n_items=500)}
+    assert found[poly.MMVAE_FLAT.text] == "undecided"   # +2 points: 3 inside the 5, but the error is 3.1 at 500
+    assert found[poly.MVAE_RISES.text] == "holds"       # +30
+    assert found[poly.MOPOE_RISES.text] == "undecided"  # +4: 1 point short of 5, within the binomial noise
+    found = {c.claim.text: c.verdict.verdict for c in poly.baseline_checks(coherence, n_items=20_000)}
+    assert found[poly.MMVAE_FLAT.text] == "holds" and found[poly.MOPOE_RISES.text] == "fails"
+    assert all("our threshold" in c.text for c in poly.BASELINE_CLAIMS)
+
+
+def test_polymnist_jnf_closeness_needs_images_on_the_data():
+    from mmvae_lib.experiments.polymnist import claims as poly
+
+    coherence = _by_size({"MMVAE": (30, 30, 30, 30), "MoPoE": (25, 26, 27, 28), "JNF": (40, 50, 60, 70),
+                          "JNF-DCCA": (45, 55, 65, 75)}, seeds=1)
+    column = "FD, m0 from |S| = 4"
+    frechet = {("JNF", column): [50.0, 51.0], ("MMVAE", column): [60.0]}
+    coherence = {k: (v * 2 if k[0].startswith("JNF") else v) for k, v in coherence.items()}
+    args = dict(distance_column=column, n_items=500)
+    found = {c.claim.text: c for c in poly.jnf_checks(coherence, frechet, saturation={"JNF": 3.0, "MMVAE": 0.0},
+                                                      real_saturation=1.0, **args)}
+    assert found[poly.JNF_CLOSER.text].verdict.verdict == "undecided"    # one MMVAE seed, no error for a distance
+    assert found[poly.JNF_RISES.text].verdict.verdict == "holds"
+    assert found[poly.JNF_ABOVE.text].verdict.verdict == "holds"
+    frechet[("MMVAE", column)] = [60.0, 61.0]
+    found = {c.claim.text: c for c in poly.jnf_checks(coherence, frechet, saturation={"JNF": 3.0, "MMVAE": 0.0},
+                                                      real_saturation=1.0, **args)}
+    assert found[poly.JNF_CLOSER.text].verdict.verdict == "holds"
+    off = {c.claim.text: c for c in poly.jnf_checks(coherence, frechet, saturation={"JNF": 48.0, "MMVAE": 0.0},
+                                                    real_saturation=1.0, **args)}[poly.JNF_CLOSER.text]
+    assert off.verdict.verdict == "fails" and "off the data" in off.verdict.reason
+
+
+def test_saturated_share_counts_pixels_at_either_end():
+    from mmvae_lib.experiments.polymnist import claims as poly
+
+    assert poly.saturated_share(torch.tensor([0.0, 0.5, 0.99, 0.3])) == pytest.approx(50.0)
+
+
+def test_translated_claims_compare_drops():
+    from mmvae_lib.experiments.polymnist import claims as poly
+
+    before = _by_size({"MMVAE": (80, 80, 80, 80), "MoPoE": (60, 70, 75, 80), "JNF": (60, 75, 80, 85)})
+    after = _by_size({"MMVAE": (50, 50, 50, 50), "MoPoE": (58, 68, 73, 78), "JNF": (55, 70, 75, 80)})
+    found = {c.claim.text: c.verdict.verdict for c in poly.translated_checks(before, after, n_items=1000)}
+    assert found["MMVAE loses more coherence from PolyMNIST to Translated PolyMNIST than JNF"] == "holds"   # 30 vs 5
+    assert found["MoPoE loses more coherence from PolyMNIST to Translated PolyMNIST than JNF"] == "undecided"  # 2 vs 5
+    found = {c.claim.text: c.verdict.verdict for c in poly.translated_checks(before, after, n_items=10_000)}
+    assert found["MoPoE loses more coherence from PolyMNIST to Translated PolyMNIST than JNF"] == "fails"
+
+
+def test_jnf_mnist_svhn_claims_need_every_jnf_model_above_every_baseline():
+    from mmvae_lib.experiments.mnist_svhn import jnf_claims
+
+    levels = {"MMVAE": (40, 30, 20), "MVAE": (20, 20, 15), "JNF": (60, 50, 35), "JNF-DCCA": (70, 60, 35),
+              "JNF-CL": (65, 28, 35)}
+    coherence = {(m, col): [v, v + 0.5] for m, values in levels.items()
+                 for col, v in zip(("Cross M→S", "Cross S→M", "Joint"), values)}
+    reconstruction = {("JNF", "S→S digit kept (%)"): [80.0, 81.0], ("JNF-CL", "S→S digit kept (%)"): [80.5, 81.0],
+                      ("JNF", "S→S pixel error"): [0.10, 0.11], ("JNF-CL", "S→S pixel error"): [0.20, 0.22]}
+    found = {c.claim.text: c for c in jnf_claims.checks(coherence, reconstruction, n_cross=1000, n_joint=1000)}
+    assert found[jnf_claims.JNF_ABOVE_CROSS.text].verdict.verdict == "fails"     # JNF-CL's S→M 28 < MMVAE's 30
+    assert found[jnf_claims.JNF_ABOVE_JOINT.text].verdict.verdict == "holds"
+    assert found[jnf_claims.SHARED_ABOVE_JNF.text].verdict.verdict == "fails"    # JNF-CL below JNF from SVHN
+    assert found[jnf_claims.FIGURE_3.text].verdict.verdict == "holds"
+    one_seed = {k: v[:1] for k, v in reconstruction.items()}
+    figure = {c.claim.text: c for c in jnf_claims.checks(coherence, one_seed, n_cross=1000, n_joint=1000)}
+    assert figure[jnf_claims.FIGURE_3.text].verdict.verdict == "undecided"

@@ -63,8 +63,10 @@ def difference(a: Sequence[float], b: Sequence[float], *, error: float | None = 
     training seeds, e.g. "judges on one trained model"). One seed needs ``error``, the standard error of the one
     difference (``error_kind`` says what it is)."""
     a, b = [float(v) for v in a], [float(v) for v in b]
-    if len(a) != len(b) or not a:
-        raise ValueError(f"a difference needs the same number (>= 1) of seeds on both sides, got {len(a)} and {len(b)}")
+    if not a or not b:
+        raise ValueError(f"a difference needs at least one value on each side, got {len(a)} and {len(b)}")
+    if len(a) != len(b):
+        return _unpaired(a, b, error, error_kind)
     d = [x - y for x, y in zip(a, b)]
     n = len(d)
     mean = sum(d) / n
@@ -76,6 +78,24 @@ def difference(a: Sequence[float], b: Sequence[float], *, error: float | None = 
     sd = math.sqrt(sum((v - mean) ** 2 for v in d) / (n - 1))
     agree = all(v > 0 for v in d) or all(v < 0 for v in d)
     return Difference(mean, sd / math.sqrt(n), n, agree, f"paired over {n} {over}", sd)
+
+
+def _unpaired(a: list[float], b: list[float], error: float | None, error_kind: str) -> Difference:
+    """``mean(a) - mean(b)`` when the two sides have different numbers of seeds (e.g. two JNF seeds against one
+    baseline seed): each side's error is its seed spread / sqrt(n), or for a one-seed side the measurement's
+    error (``error``), added in quadrature."""
+    def side(values):
+        n = len(values)
+        if n == 1:
+            if error is None:
+                raise ValueError("one seed on one side: give the measurement's standard error (error=...)")
+            return error
+        mean = sum(values) / n
+        return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1) / n)
+
+    mean = sum(a) / len(a) - sum(b) / len(b)
+    return Difference(mean, math.hypot(side(a), side(b)), min(len(a), len(b)), True,
+                      f"unpaired, {len(a)} against {len(b)} seeds; a one-seed side: {error_kind}")
 
 
 def proportion_error(p_a: float, p_b: float | None, n: int) -> float:
@@ -186,13 +206,14 @@ def as_table(checks: Sequence[Check]) -> "pd.DataFrame":  # noqa: F821  (pandas 
                          for c in checks])
 
 
-def coherence_difference(values: dict, a: tuple, b: tuple | float, n_items: int) -> Difference:
-    """``a - b`` between two cells of a coherence table ``{(model, column): [% per seed]}`` (or one cell and a fixed
-    level): paired by seed, or with one seed the binomial error over the ``n_items`` scored items."""
+def coherence_difference(values: dict, a: tuple, b: tuple | float, n_items: int, *, offset: float = 0.0) -> Difference:
+    """``a - (b + offset)`` between two cells of a coherence table ``{(model, column): [% per seed]}`` (or one cell
+    and a fixed level ``b``): paired by seed, or with one seed the binomial error over the ``n_items`` scored
+    items."""
     va = values[a]
     level = not isinstance(b, tuple)
-    vb = [float(b)] * len(va) if level else values[b]
-    mean_a, mean_b = sum(va) / len(va), sum(vb) / len(vb)
+    vb = [float(b) + offset] * len(va) if level else [v + offset for v in values[b]]
+    mean_a, mean_b = sum(va) / len(va), sum(vb) / len(vb) - offset
     return difference(va, vb, error=proportion_error(mean_a, None if level else mean_b, n_items),
                       error_kind=f"binomial error over {n_items:,} items")
 

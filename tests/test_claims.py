@@ -266,3 +266,11 @@ def test_jnf_mnist_svhn_claims_need_every_jnf_model_above_every_baseline():
     one_seed = {k: v[:1] for k, v in reconstruction.items()}
     figure = {c.claim.text: c for c in jnf_claims.checks(coherence, one_seed, n_cross=1000, n_joint=1000)}
     assert figure[jnf_claims.FIGURE_3.text].verdict.verdict == "undecided"
+
+
+def test_table1_claims():
+    accuracy = {("SVHN", "MMVAE"): [60.0, 62.0], ("SVHN", "single-VAE"): [35.0, 34.0],
+                ("SVHN", "MVAE (both)"): [40.0, 20.0], ("SVHN", "MVAE (single)"): [30.0, 31.0]}
+    found = {c.claim.text: c.verdict.verdict for c in ms_claims.table1_checks(accuracy, n_items=1000)}
+    assert found[ms_claims.LATENT_ABOVE_SINGLE.text] == "holds"
+    assert found[ms_claims.MVAE_SVHN_NEEDS_BOTH.text] == "undecided"     # +10 and -11: the seeds disagree

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import math
 
-from mmvae_lib.experiments.mnist_svhn.paper_numbers import TABLE2_COHERENCE, TABLE3_LIKELIHOODS
+from mmvae_lib.experiments.mnist_svhn.paper_numbers import TABLE1_LATENT_ACCURACY, TABLE2_COHERENCE, TABLE3_LIKELIHOODS
 from mmvae_lib.reporting.claims import (Check, Claim, Difference, coherence_difference, difference, judge,
                                          judge_count)
 
+SOURCE_1 = "MMVAE paper, §4.2, Table 1"
 SOURCE_2 = "MMVAE paper, §4.2, Table 2"
 SOURCE_3 = "MMVAE paper, §4.2, Table 3"
 CROSS = ("Cross M→S", "Cross S→M")
@@ -50,6 +51,14 @@ HIGHER_LIKELIHOODS = Claim(
     "We observe that MMVAE model yields higher likelihoods, consistent with employing the IWAE estimator",
     "paper: 5 of 6, as the paper's own table has it (its SVHN log p(x_m | x_m) is higher for MVAE, 3536.86 "
     "against 3441.01)")
+
+LATENT_ABOVE_SINGLE = Claim(
+    "MMVAE's SVHN latent accuracy above the single SVHN VAE's (Table 1)", SOURCE_1,
+    "we find MMVAE's latent space provides significantly better accuracy over the single-VAE")
+MVAE_SVHN_NEEDS_BOTH = Claim(
+    "MVAE's SVHN latent accuracy higher given both modalities than given SVHN alone (Table 1)", SOURCE_1,
+    "When given both inputs, accuracy for SVHN improves significantly")
+TABLE1_CLAIMS = (LATENT_ABOVE_SINGLE, MVAE_SVHN_NEEDS_BOTH)
 
 CLAIMS = (CROSS_ABOVE_MVAE, CROSS_LEVEL, JOINT_ABOVE_MVAE, MVAE_NEAR_CHANCE, SYNERGY, MVAE_NO_SYNERGY,
           HIGHER_LIKELIHOODS)
@@ -89,6 +98,18 @@ def _likelihood_difference(items: dict, a: tuple, b: tuple) -> Difference:
 
 def _pct(values) -> str:
     return f"{_mean(values):.1f}"
+
+
+def table1_checks(accuracy: dict, n_items: int) -> list[Check]:
+    """Table 1's claims on ``{(row, column): [% per seed]}`` (:func:`results.table1_latent_accuracy`), the linear
+    classifiers scored on ``n_items`` test pairs."""
+    out = []
+    for claim, a, b in ((LATENT_ABOVE_SINGLE, ("SVHN", "MMVAE"), ("SVHN", "single-VAE")),
+                        (MVAE_SVHN_NEEDS_BOTH, ("SVHN", "MVAE (both)"), ("SVHN", "MVAE (single)"))):
+        d = coherence_difference(accuracy, a, b, n_items)
+        out.append(judge(claim, d.mean > 0, [d], ours=f"{_mean(accuracy[a]):.1f} vs {_mean(accuracy[b]):.1f} %",
+                         paper=f"{TABLE1_LATENT_ACCURACY[a]:g} vs {TABLE1_LATENT_ACCURACY[b]:g} %"))
+    return out
 
 
 def checks(coherence: dict, items: dict, histories: dict, *, n_cross: int, n_joint: int) -> list[Check]:

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from mmvae_lib import arguments, report
+from mmvae_lib.paper import verdict_label
 from mmvae_lib.paths import REPO_ROOT, output_dir
 
 BOOK_SOURCE = REPO_ROOT / "book"
@@ -54,7 +55,7 @@ def notebook_page(path: Path, profile: str, manifest: dict, found: list[report.C
     lines = []
     if mine:
         lines.append(f"**The claims this notebook checks**, on the `{profile}` run below:")
-        lines += [f"- {'holds' if c.holds else '**does not hold**'}: {c.text}" for c in mine]
+        lines += [f"- {verdict_label(c.verdict, c.holds)}: {c.text}" for c in mine]
     if page:
         lines.append(f"\nIts numbers beside the papers': [the results page](../results/{page}.md).")
     commit = manifest.get("notebook_commits", {}).get(path.name, manifest.get("git_commit", "unknown"))

@@ -42,6 +42,7 @@ EXPERIMENTS = {
     "jnf_toy": ("JNF: the toy inference gap", ("11",), ("11_inference_gap_toy",)),
     "jnf_mnist_svhn": ("JNF on MNIST-SVHN", ("12",), ("12_coherence",)),
     "jnf_polymnist": ("JNF on PolyMNIST", ("13",), ("13_polymnist_jnf_coherence_vs_subsets",)),
+    "mhd": ("MHD: image, sound and trajectory (JNF paper)", ("15",), ("15_mhd_coherence", "15_mhd_frechet")),
 }
 # the figure at a glance: per experiment, the table and rows whose paper-vs-ours values it draws
 GLANCE = {
@@ -49,6 +50,7 @@ GLANCE = {
     "PolyMNIST coherence": ("10_polymnist_coherence_vs_subsets", None),
     "JNF, MNIST-SVHN coherence": ("12_coherence", None),
     "JNF, PolyMNIST coherence": ("13_polymnist_jnf_coherence_vs_subsets", None),
+    "MHD coherence (stand-in; authors' real-MHD logs)": ("15_mhd_coherence", None),
 }
 
 
@@ -203,7 +205,8 @@ def experiment_page(key: str, profile: str, manifest: dict, found: list[Claim], 
         table = read_table(profile, name, root)
         if table is not None and {"row", "column", "value", "paper"} <= set(table.columns):
             data = table["data"].iloc[0] if "data" in table.columns else ""
-            parts += [f"**{name}** ({data})" if data else f"**{name}**", "", results_table(table), ""]
+            digits = 3 if table["value"].abs().max() < 1 else 1       # correlations (Table 4) need their decimals
+            parts += [f"**{name}** ({data})" if data else f"**{name}**", "", results_table(table, digits), ""]
     return "\n".join(parts).rstrip() + "\n"
 
 
@@ -248,12 +251,12 @@ def run_summary(profile: str, before: list[Claim], ran: list[str], root: Path | 
     folder = Path(root) / profile if root else output_dir(profile)
     manifest = load_manifest(profile, root)
     after = claims(manifest, notebook_texts(profile, root))
-    old = {(c.notebook, c.text): c.holds for c in before}
-    changed = [c for c in after if (c.notebook, c.text) in old and old[(c.notebook, c.text)] != c.holds]
+    old = {(c.notebook, c.text): (c.holds, c.verdict) for c in before}
+    changed = [c for c in after if (c.notebook, c.text) in old and old[(c.notebook, c.text)] != (c.holds, c.verdict)]
     new = [c for c in after if (c.notebook, c.text) not in old]
     lines = [f"Outputs: {folder} (notebooks/, tables/, figures/, manifest.json)",
              f"Claims: {sum(c.holds for c in after)} of {len(after)} hold"]
-    lines += [f"  changed: {c.notebook} {c.text}: now {'holds' if c.holds else 'does not hold'}" for c in changed]
+    lines += [f"  changed: {c.notebook} {c.text}: now {verdict_label(c.verdict, c.holds).strip('*')}" for c in changed]
     if new and before:
         lines.append(f"  {len(new)} claims not in the run before (reworded or new)")
     times = manifest.get("wall_time_s", {})

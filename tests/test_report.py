@@ -32,7 +32,8 @@ def test_every_claim_of_the_committed_run_is_in_the_table_with_its_notebook():
     assert {c.notebook for c in older} and not {c.notebook for c in older} & rerun
     assert all(c.notebook.isdigit() for c in found)
     table = report.blocks("cpu")["claims"]
-    assert table.count("\n| holds |") + table.count("\n| **does not hold** |") == len(found)
+    labels = ("holds", "**does not hold**", "**fails**", "*undecided*")
+    assert sum(table.count(f"\n| {label} |") for label in labels) == len(found)
     assert f"{sum(c.holds for c in found)} of {len(found)} claims hold" in table
 
 
@@ -108,6 +109,10 @@ def test_the_run_summary_counts_verdicts_names_changes_times_and_disk(tmp_path):
     summary = report.run_summary("cpu", before, ["06_tables.ipynb"], tmp_path)
     assert "Claims: 1 of 1 hold" in summary
     assert "changed: 06 the mixture is coherent: now holds" in summary
+    folder = _run(tmp_path, claims={"06 the mixture is coherent": {
+        "notebook": "06", "claim": "the mixture is coherent", "holds": False, "verdict": "undecided"}})
+    before = [report.Claim("06", "the mixture is coherent", False, verdict="fails")]    # fails -> undecided: a change
+    assert "now undecided" in report.run_summary("cpu", before, ["06_tables.ipynb"], tmp_path)
     assert "Wall time: 06 2.0 min; 2.0 min in all" in summary
     assert "Checkpoints: 0.00 GB" in summary and str(folder / "checkpoints") in summary
 

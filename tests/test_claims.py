@@ -274,3 +274,10 @@ def test_table1_claims():
     found = {c.claim.text: c.verdict.verdict for c in ms_claims.table1_checks(accuracy, n_items=1000)}
     assert found[ms_claims.LATENT_ABOVE_SINGLE.text] == "holds"
     assert found[ms_claims.MVAE_SVHN_NEEDS_BOTH.text] == "undecided"     # +10 and -11: the seeds disagree
+
+
+def test_a_difference_resolved_against_the_claim_decides_it_whatever_the_others():
+    within = claims.difference([1.0, -0.5], [0.0, 0.0])
+    against = claims.difference([-5.0, -6.0], [0.0, 0.0])
+    assert claims.judge(CLAIM, False, [within, against]).verdict.verdict == "fails"
+    assert claims.judge(CLAIM, False, [within]).verdict.verdict == "undecided"

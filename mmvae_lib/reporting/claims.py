@@ -140,11 +140,13 @@ def judge(claim: Claim, met: bool, differences: Sequence[Difference] = (), *, st
           steps: Sequence[float] = (), values: Sequence[float] = (), helps: int = 1, ours: str = "",
           paper: str | None = None) -> Check:
     """The verdict on ``claim``, met (``met``) at the end of training. ``differences``: those the claim rests on,
-    each required resolved (``strict``: "above"), or only not resolved against the claim (not ``strict``: "at least
-    as high"); a strict claim with one within noise is undecided. ``steps, values, helps``: the claim's metric along
+    each positive when it helps the claim, required resolved (``strict``: "above"), or only not resolved against
+    the claim (not ``strict``: "at least as high"); a strict claim with one within noise is undecided, unless
+    another is resolved against it. ``steps, values, helps``: the claim's metric along
     training (:func:`mmvae_lib.reporting.verdicts.decide`)."""
     within = [d for d in differences if not d.resolved]
-    if strict and within:
+    against = [d for d in differences if d.sign < 0]      # resolved against the claim: no other can rescue it
+    if strict and within and not against:
         needed = [n for n in (d.seeds_to_resolve() for d in within) if n is not None]
         more = f"; about {max(needed)} paired runs would resolve it at this spread" if needed else ""
         verdict = Verdict("undecided", bool(met), None, helps,
